@@ -1,0 +1,35 @@
+"""hf_lecture: the lecture's Transformer, BERT and ViT, written from scratch as Hugging Face models.
+
+Importing the package registers every config and model with the Auto classes (and the
+pipelines), so ``AutoModel.from_pretrained(folder)`` works without ``trust_remote_code``.
+"""
+
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+from .models.configuration_transformer import LectureTransformerConfig
+from .models.modeling_transformer import (
+    LectureTransformerForCausalLM,
+    LectureTransformerForConditionalGeneration,
+    LectureTransformerModel,
+)
+
+__version__ = "0.1.0"
+
+# --- encoder-decoder Transformer ---
+AutoConfig.register("lecture_transformer", LectureTransformerConfig)
+AutoModel.register(LectureTransformerConfig, LectureTransformerModel)
+AutoModelForSeq2SeqLM.register(LectureTransformerConfig, LectureTransformerForConditionalGeneration)
+AutoModelForCausalLM.register(LectureTransformerConfig, LectureTransformerForCausalLM)
+
+# --- BERT ---
+
+# --- ViT ---
+
+# --- pipelines ---
+
+__all__ = [
+    "LectureTransformerConfig",
+    "LectureTransformerModel",
+    "LectureTransformerForConditionalGeneration",
+    "LectureTransformerForCausalLM",
+]
