@@ -20,6 +20,11 @@ AutoConfig.register("lecture_transformer", LectureTransformerConfig)
 AutoModel.register(LectureTransformerConfig, LectureTransformerModel)
 AutoModelForSeq2SeqLM.register(LectureTransformerConfig, LectureTransformerForConditionalGeneration)
 AutoModelForCausalLM.register(LectureTransformerConfig, LectureTransformerForCausalLM)
+# save_pretrained then writes an auto_map and copies models/ next to the weights (trust_remote_code loading).
+LectureTransformerConfig.register_for_auto_class()
+LectureTransformerModel.register_for_auto_class("AutoModel")
+LectureTransformerForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
+LectureTransformerForCausalLM.register_for_auto_class("AutoModelForCausalLM")
 
 # --- BERT ---
 

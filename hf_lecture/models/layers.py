@@ -60,6 +60,38 @@ def additive_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor
     return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, torch.finfo(dtype).min)
 
 
+def check_token_ids(
+    ids: torch.Tensor, vocab_size: int, name: str, max_positions: int | None = None, past_length: int = 0
+) -> None:
+    """Reject ids an embedding lookup would fail on (or silently misread), before any tensor op runs."""
+    if torch.compiler.is_compiling():
+        return
+    if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer token ids, got dtype {ids.dtype}")
+    if ids.dim() != 2:
+        raise ValueError(f"{name} must have shape (batch, sequence_length), got {tuple(ids.shape)}")
+    if ids.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(ids.shape)}): give at least one token per row")
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0 or high >= vocab_size:
+        raise ValueError(f"{name} must be in [0, vocab_size={vocab_size}), got values from {low} to {high}")
+    if max_positions is not None and past_length + ids.shape[1] > max_positions:
+        raise ValueError(
+            f"{name} is {past_length + ids.shape[1]} tokens long (with {past_length} cached), "
+            f"more than max_position_embeddings={max_positions}"
+        )
+
+
+def check_attention_mask(mask: torch.Tensor | None, expected_shape: tuple, name: str) -> None:
+    """A padding mask must be 0/1 with exactly one entry per token."""
+    if mask is None or torch.compiler.is_compiling():
+        return
+    if tuple(mask.shape) != tuple(expected_shape):
+        raise ValueError(f"{name} must have shape {tuple(expected_shape)} (one 0/1 per token), got {tuple(mask.shape)}")
+    if mask.is_floating_point() and not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError(f"{name} must contain only 0 (padding) and 1 (token)")
+
+
 # ----------------------------------------------------------------------------------------------
 # Attention
 # ----------------------------------------------------------------------------------------------
