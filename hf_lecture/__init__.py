@@ -31,6 +31,9 @@ LectureTransformerForCausalLM.register_for_auto_class("AutoModelForCausalLM")
 # --- ViT ---
 
 # --- pipelines ---
+from .pipelines import register as _register_pipelines  # noqa: E402
+
+_register_pipelines()  # the "seq2seq-generation" task
 
 __all__ = [
     "LectureTransformerConfig",
