@@ -29,6 +29,17 @@ LectureTransformerForCausalLM.register_for_auto_class("AutoModelForCausalLM")
 # --- BERT ---
 
 # --- ViT ---
+from transformers import AutoModelForImageClassification  # noqa: E402
+
+from .models.configuration_vit import LectureViTConfig  # noqa: E402
+from .models.modeling_vit import LectureViTForImageClassification, LectureViTModel  # noqa: E402
+
+AutoConfig.register("lecture_vit", LectureViTConfig)
+AutoModel.register(LectureViTConfig, LectureViTModel)
+AutoModelForImageClassification.register(LectureViTConfig, LectureViTForImageClassification)
+LectureViTConfig.register_for_auto_class()
+LectureViTModel.register_for_auto_class("AutoModel")
+LectureViTForImageClassification.register_for_auto_class("AutoModelForImageClassification")
 
 # --- pipelines ---
 from .pipelines import register as _register_pipelines  # noqa: E402
@@ -40,4 +51,7 @@ __all__ = [
     "LectureTransformerModel",
     "LectureTransformerForConditionalGeneration",
     "LectureTransformerForCausalLM",
+    "LectureViTConfig",
+    "LectureViTModel",
+    "LectureViTForImageClassification",
 ]

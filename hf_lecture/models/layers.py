@@ -26,9 +26,10 @@ from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 # ----------------------------------------------------------------------------------------------
-# Masks. A mask here is boolean, shape (B, 1, T, S), True where a query may attend to a key.
-# It becomes additive (0 or the dtype's minimum) only at the last moment, in the attention's dtype,
-# so that padding + causal never add two minima into -inf, and a fully padded row stays finite.
+# Masks. A mask is built as booleans, shape (B, 1, T, S), True where a query may attend to a key,
+# combined with & (padding and causal), and turned once per forward into the additive form the
+# attention adds to its scores: 0 where allowed, the dtype's minimum where hidden. Combining
+# booleans never adds two minima into -inf, and a fully padded row stays finite.
 # ----------------------------------------------------------------------------------------------
 
 
@@ -53,11 +54,26 @@ def causal_mask(query_length: int, key_length: int, device: torch.device) -> tor
     return (key_positions <= query_positions)[None, None]
 
 
-def additive_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
-    """bool (B, 1, T, S) -> 0 where allowed, the dtype's minimum where hidden (added to the scores)."""
+def additive_mask(mask: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
+    """bool (B, 1, T, S) -> 0 where allowed, the minimum of the scores' dtype where hidden.
+
+    The scores are in autocast's dtype when autocast is on (bf16's minimum is not float32's), else in
+    the dtype of ``like`` (the hidden states).
+    """
     if mask is None:
         return None
+    device_type = like.device.type
+    dtype = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else like.dtype
     return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, torch.finfo(dtype).min)
+
+
+def padding_mask_or_none(attention_mask: torch.Tensor | None, query_length: int) -> torch.Tensor | None:
+    """``padding_mask``, or None when nothing is padding: the fused attention kernels run faster unmasked."""
+    if attention_mask is None:
+        return None
+    if not torch.compiler.is_compiling() and bool(attention_mask.all()):
+        return None
+    return padding_mask(attention_mask, query_length)
 
 
 def check_token_ids(
@@ -159,7 +175,7 @@ class MultiHeadAttention(nn.Module):
     def forward(
         self,
         hidden_states: torch.Tensor,  # (B, T, D)
-        attention_mask: torch.Tensor | None = None,  # (B, 1, T, S) bool, True = may attend
+        attention_mask: torch.Tensor | None = None,  # (B, 1, T, S) additive: 0 or the dtype's minimum
         key_value_states: torch.Tensor | None = None,  # (B, S, D) encoder output for cross-attention
         past_key_values: Cache | None = None,
         output_attentions: bool = False,
@@ -193,7 +209,7 @@ class MultiHeadAttention(nn.Module):
             query,
             key,
             value,
-            additive_mask(attention_mask, query.dtype),
+            attention_mask,
             scaling=self.scaling,
             dropout=self.dropout if self.training else 0.0,
         )  # (B, T, H, Dh)
@@ -321,7 +337,7 @@ class EncoderLayer(GradientCheckpointingLayer):
     def forward(
         self,
         hidden_states: torch.Tensor,  # (B, S, D)
-        attention_mask: torch.Tensor | None = None,  # (B, 1, S, S) bool
+        attention_mask: torch.Tensor | None = None,  # (B, 1, S, S) additive (see additive_mask)
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         # Sublayer 1: multi-head self-attention, then Add & Norm.
@@ -369,9 +385,9 @@ class DecoderLayer(GradientCheckpointingLayer):
     def forward(
         self,
         hidden_states: torch.Tensor,  # (B, T, D)
-        self_attention_mask: torch.Tensor | None = None,  # (B, 1, T, S_past + T) bool: causal and padding
+        self_attention_mask: torch.Tensor | None = None,  # (B, 1, T, S_past + T) additive: causal and padding
         encoder_hidden_states: torch.Tensor | None = None,  # (B, S, D)
-        encoder_attention_mask: torch.Tensor | None = None,  # (B, 1, T, S) bool: source padding
+        encoder_attention_mask: torch.Tensor | None = None,  # (B, 1, T, S) additive: source padding
         past_key_values: Cache | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:

@@ -36,10 +36,11 @@ from .layers import (
     EncoderLayer,
     LayerSpec,
     TokenAndPositionEmbedding,
+    additive_mask,
     causal_mask,
     check_attention_mask,
     check_token_ids,
-    padding_mask,
+    padding_mask_or_none,
 )
 
 
@@ -107,7 +108,7 @@ class LectureTransformerEncoder(nn.Module):
         check_token_ids(input_ids, self.config.vocab_size, "input_ids", self.config.max_position_embeddings)
         check_attention_mask(attention_mask, input_ids.shape, "attention_mask")
         hidden_states = self.embeddings(input_ids)  # (B, S, D)
-        mask = padding_mask(attention_mask, input_ids.shape[1]) if attention_mask is not None else None
+        mask = additive_mask(padding_mask_or_none(attention_mask, input_ids.shape[1]), hidden_states)
 
         all_hidden_states, all_attentions = [], []
         for layer in self.layers:
@@ -159,12 +160,13 @@ class LectureTransformerDecoder(nn.Module):
         # Masked self-attention: causal (no peeking at later target tokens), and no attending to padding.
         # A single new token may see every cached one, so it needs no causal mask.
         self_mask = causal_mask(length, past_length + length, input_ids.device) if length > 1 else None
-        if attention_mask is not None:
-            pad = padding_mask(attention_mask, length)
+        pad = padding_mask_or_none(attention_mask, length)
+        if pad is not None:
             self_mask = pad if self_mask is None else self_mask & pad
+        self_mask = additive_mask(self_mask, hidden_states)
         cross_mask = None
-        if encoder_hidden_states is not None and encoder_attention_mask is not None:
-            cross_mask = padding_mask(encoder_attention_mask, length)
+        if encoder_hidden_states is not None:
+            cross_mask = additive_mask(padding_mask_or_none(encoder_attention_mask, length), hidden_states)
 
         all_hidden_states, all_self, all_cross = [], [], []
         for layer in self.layers:
@@ -337,6 +339,20 @@ class LectureTransformerForConditionalGeneration(LectureTransformerPreTrainedMod
 
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
+
+    @staticmethod
+    def _reorder_cache(past_key_values: Cache, beam_idx: torch.Tensor) -> Cache:
+        """Beam search keeps the beams it extends: the decoder's self-attention cache follows them.
+
+        The cross-attention keys and values are the projected source sentence, the same for every beam
+        of that sentence, and ``beam_idx`` only ever picks beams of the same sentence: they stay as they are
+        (generate() calls this hook instead of reordering both caches).
+        """
+        if isinstance(past_key_values, EncoderDecoderCache):
+            past_key_values.self_attention_cache.reorder_cache(beam_idx)
+        else:
+            past_key_values.reorder_cache(beam_idx)
+        return past_key_values
 
     def forward(
         self,
