@@ -27,6 +27,37 @@ LectureTransformerForConditionalGeneration.register_for_auto_class("AutoModelFor
 LectureTransformerForCausalLM.register_for_auto_class("AutoModelForCausalLM")
 
 # --- BERT ---
+from transformers import (  # noqa: E402
+    AutoModelForMaskedLM,
+    AutoModelForNextSentencePrediction,
+    AutoModelForPreTraining,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+)
+
+from .models.configuration_bert import LectureBertConfig  # noqa: E402
+from .models.modeling_bert import (  # noqa: E402
+    LectureBertForMaskedLM,
+    LectureBertForNextSentencePrediction,
+    LectureBertForPreTraining,
+    LectureBertForSequenceClassification,
+    LectureBertForTokenClassification,
+    LectureBertModel,
+)
+
+AutoConfig.register("lecture_bert", LectureBertConfig)
+LectureBertConfig.register_for_auto_class()
+for _auto, _model in (
+    (AutoModel, LectureBertModel),
+    (AutoModelForPreTraining, LectureBertForPreTraining),
+    (AutoModelForMaskedLM, LectureBertForMaskedLM),
+    (AutoModelForNextSentencePrediction, LectureBertForNextSentencePrediction),
+    (AutoModelForSequenceClassification, LectureBertForSequenceClassification),
+    (AutoModelForTokenClassification, LectureBertForTokenClassification),
+):
+    _auto.register(LectureBertConfig, _model)
+    _model.register_for_auto_class(_auto.__name__)  # save_pretrained writes auto_map and copies models/
+del _auto, _model
 
 # --- ViT ---
 from transformers import AutoModelForImageClassification  # noqa: E402
@@ -51,6 +82,14 @@ __all__ = [
     "LectureTransformerModel",
     "LectureTransformerForConditionalGeneration",
     "LectureTransformerForCausalLM",
+    # BERT
+    "LectureBertConfig",
+    "LectureBertModel",
+    "LectureBertForPreTraining",
+    "LectureBertForMaskedLM",
+    "LectureBertForNextSentencePrediction",
+    "LectureBertForSequenceClassification",
+    "LectureBertForTokenClassification",
     "LectureViTConfig",
     "LectureViTModel",
     "LectureViTForImageClassification",

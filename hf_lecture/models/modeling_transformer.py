@@ -163,6 +163,8 @@ class LectureTransformerDecoder(nn.Module):
         pad = padding_mask_or_none(attention_mask, length)
         if pad is not None:
             self_mask = pad if self_mask is None else self_mask & pad
+        elif past_length == 0 and self.config._attn_implementation == "sdpa" and not output_attentions:
+            self_mask = None  # purely causal: SDPA applies the same mask itself (is_causal), with a faster kernel
         self_mask = additive_mask(self_mask, hidden_states)
         cross_mask = None
         if encoder_hidden_states is not None:
