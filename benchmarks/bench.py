@@ -1,0 +1,199 @@
+"""hf_lecture against transformers' own models: same config, same weights, one process, side by side.
+
+    .venv/bin/python benchmarks/bench.py            # full run (under 10 minutes on 2 cores)
+    .venv/bin/python benchmarks/bench.py --quick    # under 2 minutes
+    .venv/bin/python benchmarks/bench.py --bf16     # the same table under torch.autocast(bfloat16)
+
+For each workload both models are built from one set of weights (hf_lecture.convert), their outputs
+are checked to agree, and the two steps are timed alternately after warm-up. The table shows the
+median time of each, the ratio ours / transformers (median of the per-pair ratios) with its spread
+(min..max over pairs), the model-FLOPs utilisation against this machine's measured matmul rates,
+and the peak memory of one step of each implementation, each in its own subprocess (peak RSS over
+that process's baseline after the model is built).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workloads import WORKLOADS, Workload  # noqa: E402
+
+
+# ------------------------------------------------------------------------------------------ machine
+
+
+def matmul_rates(size: int = 1024, repeats: int = 10) -> dict[str, float]:
+    """GFLOP/s of one square matmul on three paths: torch's default fp32, oneDNN fp32, bf16."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+
+    def rate(fn, *args) -> float:
+        fn(*args)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn(*args)
+        return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+
+    rates = {"fp32": rate(torch.mm, a, b), "bf16": rate(torch.mm, a.bfloat16(), b.bfloat16())}
+    try:
+        rates["onednn_fp32"] = rate(torch._C._nn.mkldnn_linear, a.to_mkldnn(), b.to_mkldnn())
+    except (RuntimeError, AttributeError):
+        rates["onednn_fp32"] = float("nan")
+    return rates
+
+
+# ------------------------------------------------------------------------------------------ timing
+
+
+@dataclass
+class Timing:
+    theirs: list[float]
+    ours: list[float]
+
+    @property
+    def ratios(self) -> list[float]:
+        return [o / t for o, t in zip(self.ours, self.theirs)]
+
+
+def time_side_by_side(theirs: Callable, ours: Callable, pairs: int, warmup: int, autocast) -> Timing:
+    """Alternate the two steps so that machine noise hits both alike."""
+    timing = Timing([], [])
+    with autocast():
+        for _ in range(warmup):
+            theirs()
+            ours()
+        for i in range(pairs):
+            order = [(theirs, timing.theirs), (ours, timing.ours)]
+            if i % 2:
+                order.reverse()  # neither always goes first
+            for step, times in order:
+                start = time.perf_counter()
+                step()
+                times.append(time.perf_counter() - start)
+    return timing
+
+
+def peak_memory_mb(workload: str, implementation: str, bf16: bool, quick: bool) -> float:
+    """One step of one implementation in a fresh process: peak RSS over the RSS before the step."""
+    command = [sys.executable, __file__, "--memory-probe", workload, implementation]
+    command += ["--bf16"] if bf16 else []
+    command += ["--quick"] if quick else []
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        return float("nan")
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_probe(name: str, implementation: str, bf16: bool, quick: bool) -> None:
+    """Build one implementation, warm it up, then report the peak of one steady-state step."""
+    torch.manual_seed(0)
+    built = WORKLOADS[name](quick)
+    step = built.theirs_step if implementation == "theirs" else built.ours_step
+    del built  # keep only the model under test reachable, through `step`
+    gc.collect()
+    with autocast_context(bf16)():
+        step()  # first step: the optimizer allocates its state
+        gc.collect()
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the peak-RSS counter (VmHWM, ru_maxrss) to the current RSS
+        baseline = current_rss_mb()
+        step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
+    print(peak - baseline)
+
+
+def autocast_context(bf16: bool):
+    if bf16:
+        return lambda: torch.autocast("cpu", dtype=torch.bfloat16)
+    return nullcontext
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def run(args) -> list[dict]:
+    rates = matmul_rates()
+    print("matmul GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()))
+    rate = rates["bf16"] if args.bf16 else rates["fp32"]
+    rows = []
+    names = args.workloads or list(WORKLOADS)
+    for name in names:
+        torch.manual_seed(0)
+        built: Workload = WORKLOADS[name](args.quick)
+        error = built.check()  # outputs agree before anything is timed
+        pairs = 3 if args.quick else max(7, built.pairs)
+        timing = time_side_by_side(built.theirs_step, built.ours_step, pairs, 1 if args.quick else 2, autocast_context(args.bf16))
+        ratios = timing.ratios
+        ours_median = statistics.median(timing.ours)
+        row = {
+            "workload": name,
+            "theirs_s": statistics.median(timing.theirs),
+            "ours_s": ours_median,
+            "ratio": statistics.median(ratios),
+            "ratio_min": min(ratios),
+            "ratio_max": max(ratios),
+            "target": built.target,
+            "max_abs_diff": error,
+            "mfu_ours": built.flops / ours_median / (rate * 1e9) if built.flops else float("nan"),
+            "mfu_ours_vs_onednn": built.flops / ours_median / (rates["onednn_fp32"] * 1e9) if built.flops else float("nan"),
+        }
+        if not args.no_memory:
+            row["theirs_mb"] = peak_memory_mb(name, "theirs", args.bf16, args.quick)
+            row["ours_mb"] = peak_memory_mb(name, "ours", args.bf16, args.quick)
+        row["met"] = row["ratio"] <= built.target + 0.02
+        rows.append(row)
+        print_row(row)
+    return rows
+
+
+def print_row(row: dict) -> None:
+    memory = ""
+    if "ours_mb" in row:
+        memory = f" | mem {row['ours_mb']:.0f}/{row['theirs_mb']:.0f} MB"
+    print(
+        f"{row['workload']:<28} theirs {row['theirs_s'] * 1e3:8.1f} ms | ours {row['ours_s'] * 1e3:8.1f} ms | "
+        f"ratio {row['ratio']:.2f} ({row['ratio_min']:.2f}..{row['ratio_max']:.2f}) target <= {row['target']:.2f} "
+        f"{'met' if row['met'] else 'MISSED'} | MFU {row['mfu_ours'] * 100:.0f}%{memory} | diff {row['max_abs_diff']:.1e}",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer pairs and smaller inputs (under 2 minutes)")
+    parser.add_argument("--bf16", action="store_true", help="run both under torch.autocast('cpu', bfloat16)")
+    parser.add_argument("--workloads", nargs="*", choices=list(WORKLOADS), help="a subset of workloads")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--memory-probe", nargs=2, metavar=("WORKLOAD", "IMPL"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(os.cpu_count() or 1)
+    if args.memory_probe:
+        memory_probe(*args.memory_probe, bf16=args.bf16, quick=args.quick)
+        return
+    rows = run(args)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
