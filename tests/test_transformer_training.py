@@ -2,36 +2,20 @@
 
 import pytest
 import torch
-from datasets import Dataset
 from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
 
 from hf_lecture import LectureTransformerConfig, LectureTransformerForConditionalGeneration
+from hf_lecture.data.translation import Seq2SeqCollator, reversal_dataset
 
 PAD, START, EOS, VOCAB = 0, 1, 2, 13  # ids 3..12 are the symbols
-
-
-def reversal_examples(count: int, seed: int) -> list[dict]:
-    generator = torch.Generator().manual_seed(seed)
-    rows = []
-    for _ in range(count):
-        length = int(torch.randint(3, 9, (1,), generator=generator))
-        symbols = torch.randint(3, VOCAB, (length,), generator=generator).tolist()
-        rows.append({"input_ids": symbols + [EOS], "labels": symbols[::-1] + [EOS]})
-    return rows
-
-
-def collate(rows: list[dict]) -> dict:
-    source_length = max(len(row["input_ids"]) for row in rows)
-    target_length = max(len(row["labels"]) for row in rows)
-    input_ids = torch.tensor([row["input_ids"] + [PAD] * (source_length - len(row["input_ids"])) for row in rows])
-    labels = torch.tensor([row["labels"] + [-100] * (target_length - len(row["labels"])) for row in rows])
-    return {"input_ids": input_ids, "attention_mask": (input_ids != PAD).long(), "labels": labels}
+collate = Seq2SeqCollator(pad_token_id=PAD)
 
 
 @pytest.mark.slow
 def test_learns_to_reverse_sequences_it_never_saw(tmp_path):
-    train = Dataset.from_list(reversal_examples(4000, seed=0))
-    held_out = [row for row in reversal_examples(300, seed=1) if row not in train.to_list()][:200]
+    train = reversal_dataset(4000, VOCAB, min_len=3, max_len=8, seed=0)
+    seen = {tuple(ids) for ids in train["input_ids"]}
+    held_out = [row for row in reversal_dataset(300, VOCAB, min_len=3, max_len=8, seed=1) if tuple(row["input_ids"]) not in seen][:200]
     config = LectureTransformerConfig(
         vocab_size=VOCAB, d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
         decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, dropout=0.0,

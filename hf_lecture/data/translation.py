@@ -10,15 +10,20 @@ the index the cross-entropy loss ignores.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import torch
-from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
+from datasets import Dataset, DatasetDict, load_from_disk
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
+
+from .bert_data import pad_sequences
 
 # Special tokens and their ids, in the order the trainer gives them ids. They match the
 # encoder-decoder config's defaults (pad 0, bos = decoder start 1, eos 2).
@@ -29,7 +34,7 @@ LABEL_PAD_ID = -100  # the index torch's cross-entropy ignores
 
 SPACE = "▁"  # a space, as SentencePiece (and so Marian) writes it inside a token
 
-_FILE_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".tsv": "csv"}
+_FILE_SUFFIXES = (".csv", ".json", ".jsonl", ".tsv")
 
 
 # --------------------------------------------------------------------------------------
@@ -64,17 +69,7 @@ def translation_pairs_from_file(
                     f"{str(path)!r} holds the splits {sorted(loaded)}; expected one split or a 'train' split"
                 )
     else:
-        suffix = path.suffix.lower()
-        if suffix not in _FILE_FORMATS:
-            raise ValueError(f"translation file {str(path)!r} must end in one of {sorted(_FILE_FORMATS)}, got {suffix!r}")
-        if path.stat().st_size == 0:
-            raise ValueError(f"translation file {str(path)!r} is empty")
-        options = {"delimiter": "\t"} if suffix == ".tsv" else {}
-        try:
-            loaded = load_dataset(_FILE_FORMATS[suffix], data_files=str(path), split="train", **options)
-        except Exception as error:  # datasets raises several parser-specific types
-            raise ValueError(f"could not read translation file {str(path)!r}: {error}") from None
-
+        loaded = _read_table(path)
     for role, column in (("source_column", source_column), ("target_column", target_column)):
         if column not in loaded.column_names:
             raise ValueError(
@@ -95,6 +90,28 @@ def translation_pairs_from_file(
         if empty:
             raise ValueError(f"translation file {str(path)!r}: column {column!r} is empty in rows {empty[:5]}")
     return pairs
+
+
+def _read_table(path: Path) -> Dataset:
+    """A csv / tsv file (header row first), a json list of records or a dict of columns, or
+    json lines (one record per line), as a Dataset."""
+    suffix = path.suffix.lower()
+    if suffix not in _FILE_SUFFIXES:
+        raise ValueError(f"translation file {str(path)!r} must end in one of {list(_FILE_SUFFIXES)}, got {suffix!r}")
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise ValueError(f"translation file {str(path)!r} is empty")
+    try:
+        if suffix in (".csv", ".tsv"):
+            reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
+            rows = list(reader)  # a missing field reads as None, then as an empty text
+            return Dataset.from_dict({column: [row[column] or "" for row in rows] for column in reader.fieldnames})
+        if suffix == ".jsonl":
+            return Dataset.from_list([json.loads(line) for line in text.splitlines() if line.strip()])
+        records = json.loads(text)
+        return Dataset.from_dict(records) if isinstance(records, dict) else Dataset.from_list(records)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:  # json / arrow errors
+        raise ValueError(f"could not read translation file {str(path)!r}: {error}") from None
 
 
 # --------------------------------------------------------------------------------------
@@ -203,17 +220,11 @@ class Seq2SeqCollator:
         for key in ("input_ids", "labels"):
             if any(key not in feature for feature in features):
                 raise ValueError(f"every feature needs {key!r}; got the keys {sorted(features[0])}")
-        input_ids = self._pad([list(f["input_ids"]) for f in features], self.pad_token_id)  # (B, S)
-        labels = self._pad([list(f["labels"]) for f in features], self.label_pad_token_id)  # (B, T)
+        input_ids = pad_sequences([f["input_ids"] for f in features], self.pad_token_id, self.pad_to_multiple_of)  # (B, S)
+        labels = pad_sequences([f["labels"] for f in features], self.label_pad_token_id, self.pad_to_multiple_of)  # (B, T)
         lengths = torch.tensor([len(f["input_ids"]) for f in features])
         attention_mask = (torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]).long()  # (B, S)
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
-
-    def _pad(self, sequences: list[list[int]], value: int) -> torch.Tensor:
-        length = max(len(sequence) for sequence in sequences)
-        if self.pad_to_multiple_of:
-            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        return torch.tensor([sequence + [value] * (length - len(sequence)) for sequence in sequences])
 
 
 # --------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ ships its own modules instead, one folder each (``<name>/<name>.py``, a subclass
 ``evaluate.Metric``), which ``evaluate.load`` accepts as a local path:
 
     >>> from hf_lecture.metrics import load_metric
-    >>> load_metric("bleu").compute(predictions=["a b c d"], references=[["a b c d"]])["score"]
+    >>> round(load_metric("bleu").compute(predictions=["a b c d"], references=[["a b c d"]])["score"], 6)
     100.0
 
 Each module file stands alone (evaluate copies it, without its neighbours, into its module

@@ -39,7 +39,7 @@ Returns:
     score (float, 0-100), counts, totals, precisions (per n-gram order), brevity_penalty,
     sys_len, ref_len.
 Example:
-    >>> bleu.compute(predictions=["the cat sat on the mat"], references=[["the cat sat on the mat"]])["score"]
+    >>> round(bleu.compute(predictions=["the cat sat on the mat"], references=[["the cat sat on the mat"]])["score"], 6)
     100.0
 """
 
