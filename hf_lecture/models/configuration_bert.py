@@ -13,6 +13,18 @@ from transformers.activations import ACT2FN
 POSITION_EMBEDDING_TYPES = ("absolute", "none")
 POOLING_TYPES = ("cls", "mean")
 
+# Written into config.json: with trust_remote_code, a saved folder loads with every Auto class of the
+# family, whichever head was saved (a pre-trained checkpoint is fine-tuned as a sequence classifier).
+AUTO_MAP = {
+    "AutoConfig": "configuration_bert.LectureBertConfig",
+    "AutoModel": "modeling_bert.LectureBertModel",
+    "AutoModelForPreTraining": "modeling_bert.LectureBertForPreTraining",
+    "AutoModelForMaskedLM": "modeling_bert.LectureBertForMaskedLM",
+    "AutoModelForNextSentencePrediction": "modeling_bert.LectureBertForNextSentencePrediction",
+    "AutoModelForSequenceClassification": "modeling_bert.LectureBertForSequenceClassification",
+    "AutoModelForTokenClassification": "modeling_bert.LectureBertForTokenClassification",
+}
+
 
 class LectureBertConfig(PretrainedConfig):
     model_type = "lecture_bert"
@@ -53,6 +65,7 @@ class LectureBertConfig(PretrainedConfig):
         self.classifier_dropout = classifier_dropout
         self.position_embedding_type = position_embedding_type
         self.pooling = pooling
+        kwargs["auto_map"] = {**AUTO_MAP, **(kwargs.get("auto_map") or {})}
         super().__init__(pad_token_id=pad_token_id, tie_word_embeddings=tie_word_embeddings, **kwargs)
         self.validate_fields()
 
@@ -83,7 +96,8 @@ class LectureBertConfig(PretrainedConfig):
             )
         if self.position_embedding_type not in POSITION_EMBEDDING_TYPES:
             raise ValueError(
-                f"position_embedding_type must be one of {POSITION_EMBEDDING_TYPES}, got {self.position_embedding_type!r}"
+                f"position_embedding_type must be one of {POSITION_EMBEDDING_TYPES}, "
+                f"got {self.position_embedding_type!r}"
             )
         if self.pooling not in POOLING_TYPES:
             raise ValueError(f"pooling must be one of {POOLING_TYPES}, got {self.pooling!r}")
@@ -92,7 +106,9 @@ class LectureBertConfig(PretrainedConfig):
         if not isinstance(self.layer_norm_eps, (int, float)) or not self.layer_norm_eps > 0:
             raise ValueError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps!r}")
         if self.pad_token_id is not None and not 0 <= self.pad_token_id < self.vocab_size:
-            raise ValueError(f"pad_token_id must be a token id in [0, vocab_size={self.vocab_size}), got {self.pad_token_id!r}")
+            raise ValueError(
+                f"pad_token_id must be a token id in [0, vocab_size={self.vocab_size}), got {self.pad_token_id!r}"
+            )
 
 
 __all__ = ["LectureBertConfig"]

@@ -59,9 +59,8 @@ def check_labels(labels: torch.Tensor, num_classes: int, name: str, shape: tuple
         raise ValueError(f"{name} must hold integer class ids, got dtype {labels.dtype}")
     kept = labels[labels != IGNORE_INDEX]
     if kept.numel() and (int(kept.min()) < 0 or int(kept.max()) >= num_classes):
-        raise ValueError(
-            f"{name} must be -100 (ignored) or in [0, {num_classes}), got values from {int(kept.min())} to {int(kept.max())}"
-        )
+        low, high = int(kept.min()), int(kept.max())
+        raise ValueError(f"{name} must be -100 (ignored) or in [0, {num_classes}), got values from {low} to {high}")
 
 
 def normalise(
@@ -182,7 +181,14 @@ class LectureBertModel(LectureBertPreTrainedModel):
                     f"token_type_ids must have the shape of input_ids {tuple(input_ids.shape)}, "
                     f"got {tuple(token_type_ids.shape)}"
                 )
-            check_labels(token_type_ids, config.type_vocab_size, "token_type_ids", input_ids.shape)
+            if token_type_ids.is_floating_point() or token_type_ids.is_complex() or token_type_ids.dtype == torch.bool:
+                raise ValueError(f"token_type_ids must hold integer segment ids, got dtype {token_type_ids.dtype}")
+            low, high = int(token_type_ids.min()), int(token_type_ids.max())
+            if low < 0 or high >= config.type_vocab_size:
+                raise ValueError(
+                    f"token_type_ids must be in [0, type_vocab_size={config.type_vocab_size}), "
+                    f"got values from {low} to {high}"
+                )
 
     def forward(
         self,
@@ -195,7 +201,8 @@ class LectureBertModel(LectureBertPreTrainedModel):
         **kwargs,
     ) -> BaseModelOutputWithPooling | tuple:
         output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
         return_dict = self.config.return_dict if return_dict is None else return_dict
         if input_ids is None:
             raise ValueError("input_ids must be given")
@@ -407,7 +414,9 @@ class LectureBertForMaskedLM(LectureBertPreTrainedModel):
         loss = None
         if labels is not None:
             loss = normalise(cross_entropy_sum(logits, mlm_labels), (labels != IGNORE_INDEX).sum(), num_items_in_batch)
-        result = MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
+        result = MaskedLMOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
         return result if return_dict else result.to_tuple()
 
 
@@ -458,7 +467,9 @@ class LectureBertForNextSentencePrediction(LectureBertPreTrainedModel):
 def check_float_labels(labels: torch.Tensor, logits_shape: torch.Size, name: str) -> None:
     """Regression / multi-label targets: one value per logit ((B,) is fine for a single output)."""
     if labels.numel() != logits_shape.numel() or labels.shape[0] != logits_shape[0]:
-        raise ValueError(f"{name} must have one value per logit, shape {tuple(logits_shape)}, got {tuple(labels.shape)}")
+        raise ValueError(
+            f"{name} must have one value per logit, shape {tuple(logits_shape)}, got {tuple(labels.shape)}"
+        )
 
 
 def _classifier_dropout(config: LectureBertConfig) -> float:
