@@ -89,7 +89,11 @@ def plot_loss_curves(log_history_or_trainer_state_path, path: str | Path) -> Pat
     series = loss_series(log_history)
     if not series:
         raise ValueError(f"{name} has no loss entries ('loss', 'eval_loss' or another '*loss' key) to plot")
-    learning_rate = [(e["step"], e["learning_rate"]) for e in log_history if isinstance(e, dict) and "learning_rate" in e and "step" in e]
+    learning_rate = [
+        (entry["step"], entry["learning_rate"])
+        for entry in log_history
+        if isinstance(entry, dict) and "learning_rate" in entry and "step" in entry
+    ]
 
     figure = new_figure(9, 6.5 if learning_rate else 5)
     if learning_rate:

@@ -7,6 +7,7 @@ Right: a few dimensions drawn as curves over the positions, the sines and cosine
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from ..models.layers import sinusoidal_table
@@ -30,18 +31,20 @@ def plot_positional_encoding(
     matrix_axes.set_title(f"PE matrix ({num_positions} positions x d_model={d_model}, {layout})")
     matrix_axes.set_xlabel("embedding dimension i")
     matrix_axes.set_ylabel("position pos")
-    figure.colorbar(image, ax=matrix_axes, label="PE(pos, i)", shrink=0.9)
+    figure.colorbar(image, ax=matrix_axes, label="PE value", shrink=0.9)
 
-    # The first pair of dimensions turns fastest; later pairs have ever longer wavelengths.
-    dimensions = sorted({0, 1, min(4, d_model - 1), min(10, d_model - 1), d_model // 4, d_model // 2})
-    for i in dimensions:
-        curve_axes.plot(range(num_positions), table[:, i], label=f"dimension {i}", linewidth=1.5)
+    # Sine dimensions of a few frequency pairs k, each with a longer wavelength 2*pi*10000^(2k/d).
+    num_pairs = (d_model + 1) // 2
+    for k in sorted({max(1, num_pairs // 16), max(1, num_pairs // 8), num_pairs // 4, num_pairs // 2} - {0}):
+        i = 2 * k if layout == "interleaved" else k  # the column that holds sin of pair k
+        wavelength = 2 * math.pi * 10000 ** (2 * k / d_model)
+        curve_axes.plot(table[:, i], label=f"dimension {i} (sin, wavelength {wavelength:.0f})", linewidth=1.5)
     curve_axes.set_title("PE(pos, i) along the positions for a few dimensions")
     curve_axes.set_xlabel("position pos")
     curve_axes.set_ylabel("PE(pos, i)")
     curve_axes.set_ylim(-1.15, 1.15)
     curve_axes.grid(alpha=0.3)
-    curve_axes.legend(loc="lower right", fontsize=8)
+    curve_axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8)
 
     figure.suptitle("Sinusoidal positional encoding: PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(...)")
     return save_figure(figure, path)
