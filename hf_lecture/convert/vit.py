@@ -27,7 +27,11 @@ SHARED_FIELDS = (
 LABEL_FIELDS = ("id2label", "label2id", "problem_type")
 
 # transformers' names inside one layer -> ours. Everything else keeps its name.
-LAYER_RENAMES = {"attention": "self_attn", "layernorm_before": "self_attn_layer_norm", "layernorm_after": "final_layer_norm"}
+LAYER_RENAMES = {
+    "attention": "self_attn",
+    "layernorm_before": "self_attn_layer_norm",
+    "layernorm_after": "final_layer_norm",
+}
 PATCH_WEIGHT = "embeddings.patch_embeddings.projection.weight"
 
 

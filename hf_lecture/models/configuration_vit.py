@@ -85,7 +85,8 @@ class LectureViTConfig(PretrainedConfig):
         for name in ("hidden_act", "pooler_act"):
             if getattr(self, name) not in ACT2FN:
                 raise ValueError(
-                    f"{name} must be one of transformers' activations (e.g. 'gelu', 'tanh'), got {getattr(self, name)!r}"
+                    f"{name} must be one of transformers' activations (e.g. 'gelu', 'tanh'), "
+                    f"got {getattr(self, name)!r}"
                 )
         for name in ("initializer_range", "layer_norm_eps"):
             value = getattr(self, name)
