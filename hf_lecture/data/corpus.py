@@ -21,8 +21,8 @@ from typing import Iterable, Sequence
 from datasets import Dataset
 
 # A sentence ends at . ! or ? (maybe followed by a closing quote or bracket), and the next one
-# starts with a capital letter, a digit or an opening quote/bracket. "e.g. the" stays one sentence.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”)\]]?\s+(?=[A-Z0-9\"“(])")
+# starts with a capital letter, a digit or an opening quote/bracket; "e.g." and "i.e." end none.
+_SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=[.!?])[\"'”)\]]?\s+(?=[A-Z0-9\"“(])")
 _FOOTNOTE = re.compile(r"\s*\[\d+\]")  # reference marks such as "[5]"
 _UNDERLINE = re.compile(r"^([*=\-~^#])\1{2,}$")  # "*****", "=====": the line under a heading
 _CODE_MARKS = (">>>", "::=", "...:", "$ ")
@@ -33,13 +33,14 @@ def split_sentences(text: str, min_words: int = 4) -> list[str]:
 
     Whitespace (newlines included) is collapsed to single spaces and footnote marks such as
     ``[5]`` are removed. A sentence ends at ``.``, ``!`` or ``?`` followed by a space and a
-    capital letter, digit or opening quote. Kept are the pieces that end with ``.``, ``!`` or
+    capital letter, digit or opening quote (never after "e.g." or "i.e."). Kept are the pieces that end with ``.``, ``!`` or
     ``?``, have at least ``min_words`` words and look like prose (mostly letters, no prompt
     or grammar marks such as ``>>>`` or ``::=``); a fragment that ends with ``:`` (the line
     that introduces a code sample) is dropped.
     """
     text = _FOOTNOTE.sub("", " ".join(text.split()))
-    return [piece for piece in _SENTENCE_END.split(text) if _is_prose_sentence(piece, min_words)]
+    pieces = (piece.strip() for piece in _SENTENCE_END.split(text))
+    return [piece for piece in pieces if _is_prose_sentence(piece, min_words)]
 
 
 def _is_prose_sentence(sentence: str, min_words: int) -> bool:
@@ -67,7 +68,7 @@ def _prose_paragraphs(text: str) -> list[str]:
             continue  # a heading
         lines = [line.removeprefix("* ").replace("**", "") for line in lines]
         # "re-" at the end of a line and "raises" on the next are one word, "re-raises"
-        paragraphs.append(re.sub(r"(?<=\w-) ", "", " ".join(lines)))
+        paragraphs.append(re.sub(r"(?<=\w-)\n", "", "\n".join(lines)).replace("\n", " "))
     return paragraphs
 
 
