@@ -303,6 +303,9 @@ def test_saved_folder_loads_with_trust_remote_code_without_the_package(tmp_path)
         io = torch.load({str(tmp_path / "io.pt")!r})
         logits = model(io["input_ids"], io["attention_mask"], torch.ones(2, 3, dtype=torch.long)).logits
         torch.testing.assert_close(logits, io["expected"])
+        from transformers import AutoModel
+        base = AutoModel.from_pretrained({str(tmp_path / "model")!r}, trust_remote_code=True)
+        assert type(base).__name__ == "LectureTransformerModel"
         print("OK", type(model).__module__)
         """,
         tmp_path,

@@ -41,7 +41,7 @@ def test_vit_learns_the_digits(tmp_path, one_thread):
     assert saved["eval_accuracy"] == metrics["eval_accuracy"]
 
     # The saved folder is a complete image classifier: model + image processor, through the pipeline.
-    folder = str(tmp_path / "vit")
+    folder = metrics["model_dir"]
     assert AutoImageProcessor.from_pretrained(folder).size == {"height": 8, "width": 8}
     model = AutoModelForImageClassification.from_pretrained(folder)
     assert model.config.id2label[7] == "7"

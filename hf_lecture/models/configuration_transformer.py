@@ -13,6 +13,15 @@ from transformers.activations import ACT2FN
 POSITION_EMBEDDING_TYPES = ("sinusoidal", "learned")
 SINUSOIDAL_LAYOUTS = ("interleaved", "halves")
 
+# Written into every saved config.json: with trust_remote_code, any of these Auto classes can load a
+# checkpoint saved by any of the family's models (a translation model as AutoModel, say).
+AUTO_MAP = {
+    "AutoConfig": "configuration_transformer.LectureTransformerConfig",
+    "AutoModel": "modeling_transformer.LectureTransformerModel",
+    "AutoModelForSeq2SeqLM": "modeling_transformer.LectureTransformerForConditionalGeneration",
+    "AutoModelForCausalLM": "modeling_transformer.LectureTransformerForCausalLM",
+}
+
 
 class LectureTransformerConfig(PretrainedConfig):
     model_type = "lecture_transformer"
@@ -80,6 +89,7 @@ class LectureTransformerConfig(PretrainedConfig):
         self.label_smoothing = label_smoothing
         self.init_std = init_std
         self.use_cache = use_cache
+        kwargs["auto_map"] = {**AUTO_MAP, **(kwargs.get("auto_map") or {})}
         super().__init__(
             pad_token_id=pad_token_id,
             bos_token_id=bos_token_id,

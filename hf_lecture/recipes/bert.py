@@ -17,7 +17,7 @@ import torch
 from datasets import ClassLabel, Dataset, DatasetDict, load_from_disk
 from transformers import AutoTokenizer, DataCollatorWithPadding, Trainer
 
-from ..data.bert_data import BertPretrainingCollator, BertPretrainingDataset, split_documents
+from ..data.bert_data import BertPretrainingCollator, BertPretrainingDataset, SetEpochCallback, split_documents
 from ..data.corpus import documents_from_dataset, documents_from_text_files, python_reference_documents
 from ..data.tokenizer import train_wordpiece_tokenizer
 from ..data.word_order import WORD_ORDER_LABELS, word_order_dataset, word_order_splits
@@ -92,9 +92,17 @@ def pretrain_bert(
     train_documents, eval_documents = split_documents(documents, eval_fraction=0.1, seed=seed)
     if quick:
         vocab_size, max_length, epochs = min(vocab_size, 2000), min(max_length, 64), min(epochs, 1.0)
-    tokenizer = train_wordpiece_tokenizer(
-        (sentence for document in train_documents for sentence in document), vocab_size=vocab_size, model_max_length=max_length
-    )
+    tokenizer_dir = output_dir / "tokenizer"
+    resume = checkpoint_to_resume(output_dir / "checkpoints", resume_from_checkpoint)
+    if resume and tokenizer_dir.exists():
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)  # WordPiece training can break ties differently
+    else:
+        tokenizer = train_wordpiece_tokenizer(
+            (sentence for document in train_documents for sentence in document),
+            vocab_size=vocab_size,
+            model_max_length=max_length,
+        )
+        tokenizer.save_pretrained(tokenizer_dir)
     train_set = BertPretrainingDataset(tokenizer, train_documents, max_length=max_length, seed=seed)
     eval_set = BertPretrainingDataset(tokenizer, eval_documents, max_length=max_length, seed=seed + 1)
     if quick:
@@ -117,9 +125,13 @@ def pretrain_bert(
         output_dir / "checkpoints", epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
         remove_unused_columns=False,
     )  # fmt: skip
-    trainer = Trainer(model=model, args=args, train_dataset=train_set, data_collator=collator)
+    # The callback tells the dataset each epoch, also the one a resumed run starts in: masks and pairs
+    # are drawn from (seed, epoch, index), so a resumed run sees exactly the batches of an uninterrupted one.
+    trainer = Trainer(
+        model=model, args=args, train_dataset=train_set, data_collator=collator, callbacks=[SetEpochCallback(train_set)]
+    )
     start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=checkpoint_to_resume(args.output_dir, resume_from_checkpoint))
+    trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - start
     after = pretraining_losses(model, eval_set, collator)
 
@@ -189,6 +201,7 @@ def finetune(
     text_pair_column: str | None = None,
     label_column: str = "label",
     pooling: str = "cls",
+    position_embedding_type: str | None = None,
     epochs: float = 3.0,
     batch_size: int = 32,
     learning_rate: float = 5e-5,
@@ -198,7 +211,8 @@ def finetune(
 ) -> dict:
     """Fine-tune a pre-trained lecture_bert folder as a sentence classifier on the [CLS] token.
 
-    ``pooling="mean"`` averages the non-padding tokens instead (the baseline the lecture rejects).
+    ``pooling="mean"`` averages the non-padding tokens instead, and ``position_embedding_type="none"``
+    drops the pre-trained position embeddings: together, the baseline the lecture rejects.
     Returns held-out accuracy and macro F1, and where the model went (``output_dir/model``).
     """
     output_dir = Path(output_dir)
@@ -221,6 +235,7 @@ def finetune(
         id2label=dict(enumerate(names)),
         label2id={name: i for i, name in enumerate(names)},
         pooling=pooling,
+        **({"position_embedding_type": position_embedding_type} if position_embedding_type else {}),
     )
 
     accuracy, f1 = load_metric("accuracy"), load_metric("f1")

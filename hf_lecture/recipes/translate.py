@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 from datasets import DatasetDict
-from transformers import Seq2SeqTrainer
+from transformers import AutoTokenizer, Seq2SeqTrainer
 
 from ..data.numbers import number_translation_dataset
 from ..data.translation import Seq2SeqCollator, tokenize_pairs, train_word_char_tokenizer, translation_pairs_from_file
@@ -86,7 +86,13 @@ def train_translation(
     pairs = load_pairs(data_file, source_column, target_column, seed)
     if quick:
         d_model, layers, ffn_dim, epochs = 64, 2, 256, min(epochs, 4)
-    tokenizer = train_word_char_tokenizer(list(pairs["train"]["source"]) + list(pairs["train"]["target"]))
+    tokenizer_dir = output_dir / "tokenizer"
+    resume = checkpoint_to_resume(output_dir / "checkpoints", resume_from_checkpoint)
+    if resume and tokenizer_dir.exists():
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)  # the vocabulary the checkpoint was trained with
+    else:
+        tokenizer = train_word_char_tokenizer(list(pairs["train"]["source"]) + list(pairs["train"]["target"]))
+        tokenizer.save_pretrained(tokenizer_dir)
     tokenized = tokenize_pairs(pairs, tokenizer, max_length=64)
 
     config = LectureTransformerConfig(
@@ -123,7 +129,7 @@ def train_translation(
         data_collator=Seq2SeqCollator(pad_token_id=tokenizer.pad_token_id),
     )
     start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=checkpoint_to_resume(args.output_dir, resume_from_checkpoint))
+    trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.perf_counter() - start
 
     test = pairs["test"]
