@@ -49,8 +49,7 @@ class Seq2SeqGenerationPipeline(Pipeline):
         return self.tokenizer(text, return_tensors="pt", truncation=truncate, max_length=max_source_length)
 
     def _forward(self, model_inputs: dict, **generate_kwargs) -> dict:
-        if "generation_config" not in generate_kwargs:
-            generate_kwargs["generation_config"] = self.generation_config
+        generate_kwargs = self._prepare_generate_kwargs(generate_kwargs)  # construction-time kwargs + this call's
         inputs = {key: model_inputs[key] for key in ("input_ids", "attention_mask") if key in model_inputs}
         return {"output_ids": self.model.generate(**inputs, **generate_kwargs)}  # (num_return_sequences, T)
 
