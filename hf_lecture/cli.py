@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def run_pretrain_bert(args: argparse.Namespace) -> dict:
     return pretrain_bert(
         args.output_dir, data_files=args.data_files, dataset_dir=args.dataset_dir, vocab_size=args.vocab_size,
         hidden_size=args.hidden_size, layers=args.layers, heads=args.heads, intermediate_size=args.intermediate_size,
-        max_length=args.max_length, **training_kwargs(args),
+        max_length=args.max_length, dropout=args.dropout, **training_kwargs(args),
     )  # fmt: skip
 
 
@@ -306,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_size_options(bert, vocab_size=(8000, "WordPiece vocabulary trained on the data"),
                      hidden_size=(128, "d_model"), layers=(2, "encoder layers"), heads=(2, "attention heads h"),
                      intermediate_size=(512, "feed-forward width d_ff"), max_length=(128, "tokens per example"))
+    bert.add_argument("--dropout", type=float, default=0.1, help="dropout on hidden states and attention weights")
     add_training_options(bert, epochs=1.0, batch_size=32, learning_rate=5e-4, output_dir="runs/pretrain-bert")
 
     tune = command("finetune", run_finetune, "fine-tune a pre-trained BERT as a text (pair) classifier",
@@ -418,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         message = " ".join(str(error).split()) or type(error).__name__
         command.exit(2, f"{command.prog}: error: {message}\n")
-    if isinstance(results, dict):
+    if isinstance(results, dict) and int(os.environ.get("RANK", "0")) == 0:  # under accelerate launch: rank 0 reports
         print_table(results)
         output = Path(args.output_dir) / "results.json"
         output.parent.mkdir(parents=True, exist_ok=True)

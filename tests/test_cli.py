@@ -298,10 +298,10 @@ def test_bert_and_demo_options(tmp_path, capsys, recorded, monkeypatch):
     text = write(tmp_path / "notes.txt", "One sentence here.\n\nAnother document.\n")
     assert run_main(["pretrain-bert", "--data-files", text, text, "--vocab-size", "500", "--hidden-size", "32",
                      "--layers", "1", "--heads", "2", "--intermediate-size", "64", "--max-length", "64",
-                     "--output-dir", tmp_path / "bert", *TRAINING_ARGS], capsys)[0] == 0  # fmt: skip
+                     "--dropout", "0", "--output-dir", tmp_path / "bert", *TRAINING_ARGS], capsys)[0] == 0  # fmt: skip
     assert recorded["pretrain_bert"] == (str(tmp_path / "bert"), dict(
         data_files=[str(text), str(text)], dataset_dir=None, vocab_size=500, hidden_size=32, layers=1, heads=2,
-        intermediate_size=64, max_length=64, resume_from_checkpoint=None, quick=False, **TRAINING))  # fmt: skip
+        intermediate_size=64, max_length=64, dropout=0.0, resume_from_checkpoint=None, quick=False, **TRAINING))  # fmt: skip
 
     write(tmp_path / "bert" / "model" / "config.json", json.dumps({"model_type": "lecture_bert"}))
     reviews = write(tmp_path / "reviews.csv", "q,a,y\nx,y,1\n")

@@ -25,7 +25,7 @@ from ..hub import save_for_hub
 from ..metrics import load_metric
 from ..models.configuration_bert import LectureBertConfig
 from ..models.modeling_bert import LectureBertForPreTraining, LectureBertForSequenceClassification
-from .common import checkpoint_to_resume, save_training_log, training_arguments
+from .common import checkpoint_to_resume, save_every, save_training_log, training_arguments
 
 
 def load_documents(data_files: list[str] | None = None, dataset_dir: str | None = None) -> list[list[str]]:
@@ -74,17 +74,20 @@ def pretrain_bert(
     heads: int = 2,
     intermediate_size: int = 512,
     max_length: int = 128,
+    dropout: float = 0.1,
     epochs: float = 1.0,
     batch_size: int = 32,
     learning_rate: float = 5e-4,
     seed: int = 0,
     resume_from_checkpoint: str | bool | None = None,
     quick: bool = False,
+    save_steps: int | None = None,
 ) -> dict:
     """Train a WordPiece tokenizer and pre-train ``LectureBertForPreTraining`` (MLM + NSP) with Trainer.
 
     Returns the MLM / NSP losses on held-out documents before and after training (and NSP accuracy),
     the training time, and where the model went (``output_dir/model``, with its tokenizer).
+    ``save_steps``: a checkpoint every that many optimizer steps instead of one per epoch (None).
     """
     output_dir = Path(output_dir)
     torch.manual_seed(seed)
@@ -92,17 +95,24 @@ def pretrain_bert(
     train_documents, eval_documents = split_documents(documents, eval_fraction=0.1, seed=seed)
     if quick:
         vocab_size, max_length, epochs = min(vocab_size, 2000), min(max_length, 64), min(epochs, 1.0)
+    args = training_arguments(
+        output_dir / "checkpoints", epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+        remove_unused_columns=False, **save_every(save_steps),
+    )  # fmt: skip
     tokenizer_dir = output_dir / "tokenizer"
     resume = checkpoint_to_resume(output_dir / "checkpoints", resume_from_checkpoint)
-    if resume and tokenizer_dir.exists():
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)  # WordPiece training can break ties differently
-    else:
-        tokenizer = train_wordpiece_tokenizer(
-            (sentence for document in train_documents for sentence in document),
-            vocab_size=vocab_size,
-            model_max_length=max_length,
-        )
-        tokenizer.save_pretrained(tokenizer_dir)
+    # WordPiece training can break ties differently from run to run: a resumed run reads the saved
+    # tokenizer, and with several processes (accelerate launch) the main one trains it, the others read it.
+    with args.main_process_first(desc="training the WordPiece tokenizer"):
+        if (resume or args.process_index > 0) and tokenizer_dir.exists():
+            tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+        else:
+            tokenizer = train_wordpiece_tokenizer(
+                (sentence for document in train_documents for sentence in document),
+                vocab_size=vocab_size,
+                model_max_length=max_length,
+            )
+            tokenizer.save_pretrained(tokenizer_dir)
     train_set = BertPretrainingDataset(tokenizer, train_documents, max_length=max_length, seed=seed)
     eval_set = BertPretrainingDataset(tokenizer, eval_documents, max_length=max_length, seed=seed + 1)
     if quick:
@@ -116,15 +126,13 @@ def pretrain_bert(
         num_attention_heads=heads,
         intermediate_size=intermediate_size,
         max_position_embeddings=max_length,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
         pad_token_id=tokenizer.pad_token_id,
     )
     model = LectureBertForPreTraining(config)
     before = pretraining_losses(model, eval_set, collator)
 
-    args = training_arguments(
-        output_dir / "checkpoints", epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-        remove_unused_columns=False,
-    )  # fmt: skip
     # The callback tells the dataset each epoch, also the one a resumed run starts in: masks and pairs
     # are drawn from (seed, epoch, index), so a resumed run sees exactly the batches of an uninterrupted one.
     trainer = Trainer(
@@ -142,7 +150,11 @@ def pretrain_bert(
         "train_pairs": len(train_set),
         "eval_pairs": len(eval_set),
         "parameters": model.num_parameters(),
+        "world_size": args.world_size,  # processes that trained together (accelerate launch)
+        "model_dir": str(output_dir / "model"),
     }
+    if not trainer.is_world_process_zero():
+        return results  # one process writes the files
     save_training_log(trainer, output_dir)
     save_for_hub(
         model,
@@ -158,7 +170,6 @@ def pretrain_bert(
         language="en",
         eval_split="held-out documents",
     )
-    results["model_dir"] = str(output_dir / "model")
     return results
 
 
