@@ -24,6 +24,7 @@ from hf_lecture.data import (
 )
 
 MAX_LENGTH = 48
+NSP_STEPS = 1300  # NSP needs this many: see the pre-training test
 
 
 @pytest.fixture(autouse=True)
@@ -82,17 +83,16 @@ def test_pretraining_lowers_mlm_and_nsp_loss_and_fills_masks(documents, tokenize
     model = LectureBertForPreTraining(tiny_config(tokenizer))
     mlm_start, nsp_start = pretraining_losses(model, eval_batch)
     trainer = Trainer(
-        model=model, args=training_args(tmp_path / "run", max_steps=300), train_dataset=train,
+        model=model, args=training_args(tmp_path / "run", max_steps=NSP_STEPS), train_dataset=train,
         data_collator=collate, callbacks=[SetEpochCallback(train)],
     )  # fmt: skip
     trainer.train()
     mlm_end, nsp_end = pretraining_losses(model, eval_batch)
     print(f"held-out MLM loss {mlm_start:.3f} -> {mlm_end:.3f}, NSP loss {nsp_start:.3f} -> {nsp_end:.3f}")
     assert mlm_end < mlm_start - 1.5  # from ln(2000) = 7.6 towards the unigram entropy and below
-    # NSP needs far more steps than this budget at this size (tried up to 1,000 steps, hidden 128):
-    # the held-out loss stays at chance, ln 2, but must not drift away from it (wrong or
-    # unbalanced labels would make it rise).
-    assert abs(nsp_end - np.log(2)) < 0.03
+    # NSP sits at chance (ln 2 = 0.693) for its first ~1,000 steps at this size, transformers' own
+    # BertForPreTraining alike, then starts to learn: 0.693 -> 0.656 at 1,250 steps in a test run.
+    assert nsp_end < nsp_start - 0.015
 
     folder = tmp_path / "saved"
     model.save_pretrained(folder)

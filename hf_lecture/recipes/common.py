@@ -51,12 +51,23 @@ def training_arguments(
     return cls(**settings)
 
 
+def save_every(save_steps: int | None) -> dict:
+    """Trainer arguments for a checkpoint every ``save_steps`` optimizer steps (None: keep one per epoch)."""
+    if save_steps is None:
+        return {}
+    if isinstance(save_steps, bool) or not isinstance(save_steps, int) or save_steps <= 0:
+        raise ValueError(f"save_steps must be a positive integer, got {save_steps!r}")
+    return {"save_strategy": "steps", "save_steps": save_steps}
+
+
 def checkpoint_to_resume(output_dir: str | Path, resume_from_checkpoint: str | bool | None) -> str | None:
     """``True``: the newest ``checkpoint-*`` in output_dir (None when there is none); a path: that one."""
     if resume_from_checkpoint in (None, False):
         return None
     if resume_from_checkpoint is True or resume_from_checkpoint == "latest":
-        checkpoints = sorted(Path(output_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+        # Trainer writes trainer_state.json last: a run killed while saving leaves a checkpoint without it.
+        complete = (state.parent for state in Path(output_dir).glob("checkpoint-*/trainer_state.json"))
+        checkpoints = sorted(complete, key=lambda p: int(p.name.split("-")[-1]))
         return str(checkpoints[-1]) if checkpoints else None
     path = Path(resume_from_checkpoint)
     if not (path / "trainer_state.json").exists():
