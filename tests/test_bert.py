@@ -95,7 +95,7 @@ def test_documented_fields_are_the_ones_the_model_reads():
         "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act",
         "hidden_dropout_prob", "attention_probs_dropout_prob", "max_position_embeddings", "type_vocab_size",
         "initializer_range", "layer_norm_eps", "pad_token_id", "classifier_dropout", "tie_word_embeddings",
-        "position_embedding_type", "pooling",
+        "position_embedding_type", "pooling", "unpad_inputs",
     }  # fmt: skip
     documented = set(inspect.signature(LectureBertConfig.__init__).parameters) - {"self", "kwargs"}
     assert documented == checked

@@ -48,6 +48,7 @@ class LectureBertConfig(PretrainedConfig):
         tie_word_embeddings: bool = True,  # the MLM decoder reuses the word-embedding matrix
         position_embedding_type: str = "absolute",  # "absolute" (learned table, BERT) or "none" (no positions)
         pooling: str = "cls",  # sentence vector of the sequence classifier: "cls" (BERT) or "mean" of the tokens
+        unpad_inputs: bool = True,  # fast path: in training, run the per-token layers on the real tokens only
         **kwargs,
     ):
         self.vocab_size = vocab_size
@@ -65,6 +66,7 @@ class LectureBertConfig(PretrainedConfig):
         self.classifier_dropout = classifier_dropout
         self.position_embedding_type = position_embedding_type
         self.pooling = pooling
+        self.unpad_inputs = unpad_inputs
         kwargs["auto_map"] = {**AUTO_MAP, **(kwargs.get("auto_map") or {})}
         super().__init__(pad_token_id=pad_token_id, tie_word_embeddings=tie_word_embeddings, **kwargs)
         self.validate_fields()
@@ -99,13 +101,16 @@ class LectureBertConfig(PretrainedConfig):
                 f"position_embedding_type must be one of {POSITION_EMBEDDING_TYPES}, "
                 f"got {self.position_embedding_type!r}"
             )
+        if not isinstance(self.unpad_inputs, bool):
+            raise ValueError(f"unpad_inputs must be True or False, got {self.unpad_inputs!r}")
         if self.pooling not in POOLING_TYPES:
             raise ValueError(f"pooling must be one of {POOLING_TYPES}, got {self.pooling!r}")
         if not isinstance(self.initializer_range, (int, float)) or not self.initializer_range > 0:
             raise ValueError(f"initializer_range must be > 0, got {self.initializer_range!r}")
         if not isinstance(self.layer_norm_eps, (int, float)) or not self.layer_norm_eps > 0:
             raise ValueError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps!r}")
-        if self.pad_token_id is not None and not 0 <= self.pad_token_id < self.vocab_size:
+        pad = self.pad_token_id
+        if pad is not None and (isinstance(pad, bool) or not isinstance(pad, int) or not 0 <= pad < self.vocab_size):
             raise ValueError(
                 f"pad_token_id must be a token id in [0, vocab_size={self.vocab_size}), got {self.pad_token_id!r}"
             )

@@ -23,6 +23,10 @@ AUTO_MAP = {
 }
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class LectureTransformerConfig(PretrainedConfig):
     model_type = "lecture_transformer"
     keys_to_ignore_at_inference = ["past_key_values"]
@@ -132,12 +136,15 @@ class LectureTransformerConfig(PretrainedConfig):
             )
         if self.sinusoidal_layout not in SINUSOIDAL_LAYOUTS:
             raise ValueError(f"sinusoidal_layout must be one of {SINUSOIDAL_LAYOUTS}, got {self.sinusoidal_layout!r}")
-        if not self.layer_norm_eps > 0:
-            raise ValueError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps!r}")
+        for name in ("layer_norm_eps", "init_std"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value!r}")
         for name in ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id"):
             value = getattr(self, name)
-            if value is not None and not 0 <= value < self.vocab_size:
-                raise ValueError(f"{name} must be a token id in [0, vocab_size={self.vocab_size}), got {value!r}")
+            for token_id in value if isinstance(value, (list, tuple)) else [value]:  # eos may be several ids
+                if token_id is not None and not (_is_int(token_id) and 0 <= token_id < self.vocab_size):
+                    raise ValueError(f"{name} must be a token id in [0, vocab_size={self.vocab_size}), got {value!r}")
 
 
 __all__ = ["LectureTransformerConfig"]
