@@ -104,8 +104,39 @@ def check_attention_mask(mask: torch.Tensor | None, expected_shape: tuple, name:
         return
     if tuple(mask.shape) != tuple(expected_shape):
         raise ValueError(f"{name} must have shape {tuple(expected_shape)} (one 0/1 per token), got {tuple(mask.shape)}")
-    if mask.is_floating_point() and not bool(((mask == 0) | (mask == 1)).all()):
-        raise ValueError(f"{name} must contain only 0 (padding) and 1 (token)")
+    if mask.dtype != torch.bool and not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError(f"{name} must contain only 0 (padding) and 1 (token), got dtype {mask.dtype} with other values")
+
+
+# ----------------------------------------------------------------------------------------------
+# Fast path: packed tokens. In a padded batch the per-token layers (projections, feed-forward,
+# LayerNorm: nearly all the FLOPs) would also run on the padding. Packing keeps the N real tokens
+# only, (B, T, D) -> (N, D); attention then runs one sequence at a time (no padding, so no mask),
+# and every token still sees exactly the keys of its own sequence. Same numbers for the real tokens.
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackedTokens:
+    """The N real tokens of a padded (B, T) batch, row after row; ``pack`` drops the padding, ``unpack`` restores it."""
+
+    indices: torch.Tensor  # (N,) flat positions b * T + t of the real tokens
+    lengths: tuple[int, ...]  # real tokens of each row that has any; they sum to N
+    batch: int  # B
+    length: int  # T
+
+    @classmethod
+    def from_attention_mask(cls, attention_mask: torch.Tensor) -> PackedTokens:  # (B, T) of 0/1
+        indices = attention_mask.flatten().nonzero().squeeze(1)  # (N,)
+        lengths = tuple(n for n in attention_mask.sum(dim=1).tolist() if n > 0)
+        return cls(indices, lengths, attention_mask.shape[0], attention_mask.shape[1])
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, ...) -> (N, ...)
+        return x.flatten(0, 1).index_select(0, self.indices)
+
+    def unpack(self, x: torch.Tensor) -> torch.Tensor:  # (N, ...) -> (B, T, ...), zeros at the padding
+        padded = x.new_zeros(self.batch * self.length, *x.shape[1:]).index_copy(0, self.indices, x)
+        return padded.view(self.batch, self.length, *x.shape[1:])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -172,6 +203,23 @@ class MultiHeadAttention(nn.Module):
         batch, length, _ = x.shape
         return x.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, L, Dh)
 
+    def forward_packed(self, hidden_states: torch.Tensor, packed: PackedTokens) -> torch.Tensor:
+        """Fast path, self-attention of packed tokens: (N, D) -> (N, D).
+
+        The projections run on the N real tokens at once; attention runs one sequence at a time, where no
+        key is padding, so it needs no mask. Every real token gets the numbers of the padded path.
+        """
+        attention = ALL_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation, eager_attention_forward)
+        projections = (self.q_proj, self.k_proj, self.v_proj)
+        queries, keys, values = (proj(hidden_states).split(packed.lengths) for proj in projections)  # (L_b, D) each
+        dropout = self.dropout if self.training else 0.0
+        outputs = []
+        for query, key, value in zip(queries, keys, values):
+            query, key, value = (self._split_heads(x[None]) for x in (query, key, value))  # (1, H, L_b, Dh)
+            output, _ = attention(self, query, key, value, None, scaling=self.scaling, dropout=dropout)
+            outputs.append(output.flatten(2)[0])  # (1, L_b, H, Dh) -> (L_b, D)
+        return self.o_proj(torch.cat(outputs))  # (N, D)
+
     def forward(
         self,
         hidden_states: torch.Tensor,  # (B, T, D)
@@ -179,7 +227,10 @@ class MultiHeadAttention(nn.Module):
         key_value_states: torch.Tensor | None = None,  # (B, S, D) encoder output for cross-attention
         past_key_values: Cache | None = None,
         output_attentions: bool = False,
+        packed: PackedTokens | None = None,  # fast path: hidden_states are the (N, D) real tokens of a batch
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if packed is not None:
+            return self.forward_packed(hidden_states, packed), None
         is_cross = key_value_states is not None
         query = self._split_heads(self.q_proj(hidden_states))  # (B, H, T, Dh)
 
@@ -336,15 +387,18 @@ class EncoderLayer(GradientCheckpointingLayer):
 
     def forward(
         self,
-        hidden_states: torch.Tensor,  # (B, S, D)
+        hidden_states: torch.Tensor,  # (B, S, D), or (N, D) with ``packed``
         attention_mask: torch.Tensor | None = None,  # (B, 1, S, S) additive (see additive_mask)
         output_attentions: bool = False,
+        packed: PackedTokens | None = None,  # fast path: the real tokens only (see PackedTokens)
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         # Sublayer 1: multi-head self-attention, then Add & Norm.
         residual = hidden_states
         if self.pre_norm:
             hidden_states = self.self_attn_layer_norm(hidden_states)
-        hidden_states, weights = self.self_attn(hidden_states, attention_mask, output_attentions=output_attentions)
+        hidden_states, weights = self.self_attn(
+            hidden_states, attention_mask, output_attentions=output_attentions, packed=packed
+        )
         hidden_states = residual + nn.functional.dropout(hidden_states, p=self.dropout, training=self.training)
         if not self.pre_norm:
             hidden_states = self.self_attn_layer_norm(hidden_states)

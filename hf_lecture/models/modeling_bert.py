@@ -39,7 +39,9 @@ from transformers.modeling_outputs import (
 from transformers.utils import ModelOutput
 
 from .configuration_bert import LectureBertConfig
-from .layers import EncoderLayer, LayerSpec, additive_mask, check_attention_mask, check_token_ids, padding_mask_or_none
+from .layers import EncoderLayer, LayerSpec, PackedTokens, additive_mask, check_attention_mask, check_token_ids
+from .layers import padding_mask_or_none
+from .saving import SavingMixin
 
 IGNORE_INDEX = -100  # label of positions that carry no loss (unmasked tokens, padding, sub-words)
 
@@ -126,7 +128,7 @@ class LectureBertPooler(nn.Module):
         return torch.tanh(self.dense(hidden_states[:, 0]))
 
 
-class LectureBertPreTrainedModel(PreTrainedModel):
+class LectureBertPreTrainedModel(SavingMixin, PreTrainedModel):
     config_class = LectureBertConfig
     base_model_prefix = "bert"
     supports_gradient_checkpointing = True
@@ -190,6 +192,21 @@ class LectureBertModel(LectureBertPreTrainedModel):
                     f"got values from {low} to {high}"
                 )
 
+    def packs_tokens(self, outputs_per_layer: bool) -> bool:
+        """Whether a padded batch takes the packed fast path: ``config.unpad_inputs``, in training, with the
+        SDPA kernel, when no per-layer output is asked for, and not under torch.compile (N depends on the data).
+
+        Only the outputs at padding positions change: zero vectors instead of the (meaningless) vectors the
+        padded path computes there. Evaluation always takes the padded path, so its outputs match transformers'.
+        """
+        return (
+            self.config.unpad_inputs
+            and self.training
+            and self.config._attn_implementation == "sdpa"
+            and not outputs_per_layer
+            and not torch.compiler.is_compiling()
+        )
+
     def forward(
         self,
         input_ids: torch.Tensor | None = None,  # (B, T)
@@ -212,13 +229,22 @@ class LectureBertModel(LectureBertPreTrainedModel):
 
         hidden_states = self.embeddings(input_ids, token_type_ids)  # (B, T, D)
         # Bidirectional: every token attends to every real token, left and right; only padding is hidden.
-        mask = additive_mask(padding_mask_or_none(attention_mask, input_ids.shape[1]), hidden_states)  # (B, 1, T, T)
+        padding = padding_mask_or_none(attention_mask, input_ids.shape[1])  # (B, 1, T, T) bool, or None
+        mask = additive_mask(padding, hidden_states)  # (B, 1, T, T)
+
+        # Fast path (config.unpad_inputs): the layers see the (N, D) real tokens only; see PackedTokens.
+        packed = None
+        if padding is not None and self.packs_tokens(output_attentions or output_hidden_states):
+            packed = PackedTokens.from_attention_mask(attention_mask)
+            hidden_states = packed.pack(hidden_states)  # (N, D)
 
         all_hidden_states, all_attentions = [hidden_states], []
         for layer in self.layers:
-            hidden_states, weights = layer(hidden_states, mask, output_attentions=output_attentions)
+            hidden_states, weights = layer(hidden_states, mask, output_attentions=output_attentions, packed=packed)
             all_hidden_states.append(hidden_states)
             all_attentions.append(weights)  # (B, H, T, T)
+        if packed is not None:
+            hidden_states = packed.unpack(hidden_states)  # (B, T, D), zero vectors at the padding
 
         outputs = BaseModelOutputWithPooling(
             last_hidden_state=hidden_states,  # (B, T, D)

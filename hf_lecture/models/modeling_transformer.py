@@ -42,6 +42,7 @@ from .layers import (
     check_token_ids,
     padding_mask_or_none,
 )
+from .saving import SavingMixin
 
 
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
@@ -68,7 +69,7 @@ def _layer_spec(config: LectureTransformerConfig, side: str) -> LayerSpec:
     )
 
 
-class LectureTransformerPreTrainedModel(PreTrainedModel):
+class LectureTransformerPreTrainedModel(SavingMixin, PreTrainedModel):
     config_class = LectureTransformerConfig
     base_model_prefix = "model"
     supports_gradient_checkpointing = True
@@ -83,6 +84,12 @@ class LectureTransformerPreTrainedModel(PreTrainedModel):
             init.copy_(module.sinusoids, module.build_sinusoids())  # not saved: rebuilt on every load
         if getattr(module, "final_logits_bias", None) is not None:
             init.zeros_(module.final_logits_bias)
+
+    def _validate_generation_mode(self, generation_mode, generation_config, generation_mode_kwargs) -> None:
+        """generate()'s own checks, plus one transformers lacks: num_beams=0 would divide by zero later."""
+        if generation_config.num_beams is not None and generation_config.num_beams < 1:
+            raise ValueError(f"generate(): num_beams must be >= 1, got {generation_config.num_beams}")
+        super()._validate_generation_mode(generation_mode, generation_config, generation_mode_kwargs)
 
 
 class LectureTransformerEncoder(nn.Module):
@@ -150,11 +157,13 @@ class LectureTransformerDecoder(nn.Module):
         past_key_values: Cache | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        input_name: str = "decoder_input_ids",  # what error messages call input_ids (the causal LM's "input_ids")
     ) -> BaseModelOutputWithPastAndCrossAttentions:
-        batch, length = input_ids.shape
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
-        check_token_ids(input_ids, self.config.vocab_size, "decoder_input_ids", self.config.max_position_embeddings, past_length)
-        check_attention_mask(attention_mask, (batch, past_length + length), "decoder_attention_mask")
+        check_token_ids(input_ids, self.config.vocab_size, input_name, self.config.max_position_embeddings, past_length)
+        batch, length = input_ids.shape
+        mask_name = "decoder_attention_mask" if input_name == "decoder_input_ids" else "attention_mask"
+        check_attention_mask(attention_mask, (batch, past_length + length), mask_name)
         hidden_states = self.embeddings(input_ids, past_length)  # (B, T, D)
 
         # Masked self-attention: causal (no peeking at later target tokens), and no attending to padding.
@@ -257,6 +266,11 @@ class LectureTransformerModel(LectureTransformerPreTrainedModel):
                 raise ValueError("input_ids (the source sentence) or encoder_outputs must be given")
             encoder_outputs = self.encoder(input_ids, attention_mask, output_attentions, output_hidden_states)
         encoder_outputs = _as_encoder_output(encoder_outputs)
+        if decoder_input_ids.shape[0] != encoder_outputs.last_hidden_state.shape[0]:
+            raise ValueError(
+                f"decoder_input_ids has {decoder_input_ids.shape[0]} rows but the source batch has "
+                f"{encoder_outputs.last_hidden_state.shape[0]}: give one target row per source sentence"
+            )
 
         if use_cache and past_key_values is None:
             past_key_values = EncoderDecoderCache(DynamicCache(), DynamicCache())
@@ -303,9 +317,8 @@ def lm_loss(
     )
     if num_items_in_batch is None:
         num_items_in_batch = (labels != -100).sum()
-    if isinstance(num_items_in_batch, torch.Tensor):
-        num_items_in_batch = num_items_in_batch.to(loss.device)
-    return loss / num_items_in_batch
+    # A batch without any label token (all -100) gives a loss of 0, not 0 / 0 = NaN.
+    return loss / torch.as_tensor(num_items_in_batch, device=loss.device).clamp(min=1)
 
 
 class LectureTransformerForConditionalGeneration(LectureTransformerPreTrainedModel, GenerationMixin):
@@ -378,6 +391,11 @@ class LectureTransformerForConditionalGeneration(LectureTransformerPreTrainedMod
             use_cache = False  # training sees whole target sentences; nothing to cache
             if decoder_input_ids is None:
                 decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
+            if labels.shape != decoder_input_ids.shape:
+                raise ValueError(
+                    f"labels must have the shape of decoder_input_ids {tuple(decoder_input_ids.shape)} "
+                    f"(one target per decoder position), got {tuple(labels.shape)}"
+                )
         outputs = self.model(
             input_ids,
             attention_mask,
@@ -468,6 +486,7 @@ class LectureTransformerForCausalLM(LectureTransformerPreTrainedModel, Generatio
             past_key_values=past_key_values if use_cache else None,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
+            input_name="input_ids",
         )
         logits = self.lm_head(outputs.last_hidden_state)  # (B, T, V)
         if self.final_logits_bias is not None:
@@ -475,6 +494,10 @@ class LectureTransformerForCausalLM(LectureTransformerPreTrainedModel, Generatio
         loss = None
         if labels is not None:
             check_token_ids(labels.masked_fill(labels == -100, 0), self.config.vocab_size, "labels")
+            if labels.shape != input_ids.shape:
+                raise ValueError(
+                    f"labels must have the shape of input_ids {tuple(input_ids.shape)}, got {tuple(labels.shape)}"
+                )
             # Position t predicts token t + 1: drop the last prediction and the first label.
             loss = lm_loss(logits[:, :-1], labels[:, 1:], self.config.label_smoothing, num_items_in_batch)
         result = CausalLMOutputWithCrossAttentions(

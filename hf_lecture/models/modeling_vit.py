@@ -23,6 +23,7 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling, ImageClass
 
 from .configuration_vit import LectureViTConfig
 from .layers import EncoderLayer, LayerSpec
+from .saving import SavingMixin
 
 
 def check_pixel_values(
@@ -59,16 +60,24 @@ def check_pixel_values(
         raise ValueError(
             f"pixel_values height and width must be multiples of patch_size={patch}, got {height}x{width}"
         )
+    if not bool(torch.isfinite(pixel_values).all()):
+        raise ValueError("pixel_values contains NaN or infinite values (check the image normalisation: a std of 0?)")
 
 
 def check_labels(labels: torch.Tensor, logits: torch.Tensor, config: LectureViTConfig) -> None:
     """Class ids must be in [0, num_labels) (or -100, ignored), one per image; no bare IndexError from the loss."""
     if torch.compiler.is_compiling():
         return
-    if labels.shape[0] != logits.shape[0]:
+    if labels.dim() == 0 or labels.shape[0] != logits.shape[0]:
         raise ValueError(f"labels must have one entry per image ({logits.shape[0]}), got shape {tuple(labels.shape)}")
     if labels.is_floating_point() or config.num_labels == 1:
-        return  # multi-label targets or regression values
+        # multi-label targets or regression values: one per logit
+        if labels.numel() != logits.numel():
+            raise ValueError(
+                f"labels must have one value per logit, shape {tuple(logits.shape)} "
+                f"(num_labels={config.num_labels}), got {tuple(labels.shape)}"
+            )
+        return
     valid = (labels == -100) | ((labels >= 0) & (labels < config.num_labels))
     if not bool(valid.all()):
         raise ValueError(
@@ -157,7 +166,7 @@ class LectureViTPooler(nn.Module):
         return self.activation(self.dense(hidden_states[:, 0]))
 
 
-class LectureViTPreTrainedModel(PreTrainedModel):
+class LectureViTPreTrainedModel(SavingMixin, PreTrainedModel):
     config_class = LectureViTConfig
     base_model_prefix = "vit"
     main_input_name = "pixel_values"
@@ -281,8 +290,11 @@ class LectureViTForImageClassification(LectureViTPreTrainedModel):
         loss = None
         if labels is not None:
             check_labels(labels, logits, self.config)
-            # transformers' classification loss: cross-entropy, BCE-with-logits or MSE per config.problem_type
-            loss = self.loss_function(labels, logits, self.config)
+            if not labels.is_floating_point() and not bool((labels != -100).any()):
+                loss = (logits * 0.0).sum()  # no image carries a label: a zero loss (and gradient), not 0 / 0 = NaN
+            else:
+                # transformers' classification loss: cross-entropy, BCE-with-logits or MSE per config.problem_type
+                loss = self.loss_function(labels, logits, self.config)
 
         result = ImageClassifierOutput(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
