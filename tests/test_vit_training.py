@@ -94,5 +94,5 @@ def test_scripts_run(tmp_path):
             capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"},
         )
         assert result.returncode == 0, result.stderr[-2000:]
-    assert (tmp_path / "train_vit.py" / "model.safetensors").exists()
+    assert (tmp_path / "train_vit.py" / "model" / "model.safetensors").exists()
     assert (tmp_path / "cnn_vs_vit.py" / "cnn_vs_vit.png").exists()

@@ -29,9 +29,7 @@ from transformers import (
 
 from ..data.digits import load_digits_dataset
 from ..viz import attention_maps, plot_loss_curves, plot_positional_encoding
-from .bert import finetune, pretrain_bert
-from .translate import train_translation
-from .vit import train_vit
+from . import bert, translate, vit
 
 # The run sizes: default (under 10 minutes on 2 CPU cores) and --quick (under 2 minutes, for the tests).
 SETTINGS = {
@@ -54,12 +52,12 @@ SETTINGS = {
 def _pipelines(folders: dict[str, Path], plots: Path) -> dict:
     """Reload every saved folder with its Auto class, answer through pipeline(), and plot attention."""
     answers = {}
-    bert = AutoModelForPreTraining.from_pretrained(folders["bert"], attn_implementation="eager")
+    bert_model = AutoModelForPreTraining.from_pretrained(folders["bert"], attn_implementation="eager")
     tokenizer = AutoTokenizer.from_pretrained(folders["bert"])
     fill = pipeline("fill-mask", model=folders["bert"], top_k=3)
     answers["fill-mask"] = [(r["token_str"], round(r["score"], 3)) for r in fill("a [MASK] statement is executed.")]
     sentence = "the for statement is used to iterate over the elements of a sequence."
-    attention_maps(bert, dict(tokenizer(sentence, return_tensors="pt")), tokenizer, plots / "bert", prefix="bert_")
+    attention_maps(bert_model, dict(tokenizer(sentence, return_tensors="pt")), tokenizer, plots / "bert", prefix="bert_")
 
     AutoModelForSequenceClassification.from_pretrained(folders["classifier"])
     classify = pipeline("text-classification", model=folders["classifier"])
@@ -67,21 +65,21 @@ def _pipelines(folders: dict[str, Path], plots: Path) -> dict:
 
     translator_model = AutoModelForSeq2SeqLM.from_pretrained(folders["translation"], attn_implementation="eager")
     translator_tokenizer = AutoTokenizer.from_pretrained(folders["translation"])
-    translate = pipeline("seq2seq-generation", model=folders["translation"], num_beams=4, max_new_tokens=32)
+    translator = pipeline("seq2seq-generation", model=folders["translation"], num_beams=4, max_new_tokens=32)
     sources = ["six hundred and sixty-three", "four thousand and twelve", "nine thousand nine hundred and ninety-nine"]
-    answers["seq2seq-generation"] = {text: translate(text)[0]["generated_text"] for text in sources}
+    answers["seq2seq-generation"] = {text: translator(text)[0]["generated_text"] for text in sources}
     source = translator_tokenizer(sources[0], return_tensors="pt")
     target = translator_model.generate(**source, num_beams=4, max_new_tokens=32)
     attention_maps(
         translator_model, dict(source, decoder_input_ids=target), translator_tokenizer, plots / "translation", prefix="translation_"
     )
 
-    vit = AutoModelForImageClassification.from_pretrained(folders["vit"], attn_implementation="eager")
+    vit_model = AutoModelForImageClassification.from_pretrained(folders["vit"], attn_implementation="eager")
     processor = AutoImageProcessor.from_pretrained(folders["vit"])
     image = load_digits_dataset()["test"][0]["image"]
     classify_image = pipeline("image-classification", model=folders["vit"])
     answers["image-classification"] = [(r["label"], round(r["score"], 3)) for r in classify_image(image, top_k=3)]
-    attention_maps(vit, dict(processor(image, return_tensors="pt")), None, plots / "vit", prefix="vit_")
+    attention_maps(vit_model, dict(processor(image, return_tensors="pt")), None, plots / "vit", prefix="vit_")
     return answers
 
 
@@ -95,20 +93,20 @@ def run_demo(output_dir: str | Path = "demo-output", *, quick: bool = False) -> 
     results: dict = {}
 
     print("== 1. BERT pre-training (MLM + NSP) on the Python reference prose", flush=True)
-    results["bert_pretraining"] = pretrain_bert(output_dir / "bert-pretraining", **settings["pretrain"])
+    results["bert_pretraining"] = bert.pretrain_bert(output_dir / "bert-pretraining", **settings["pretrain"])
     bert_dir = results["bert_pretraining"]["model_dir"]
 
     print("== 2. Fine-tuning on the word-order task: [CLS] + positions vs mean pooling without positions", flush=True)
-    results["word_order_cls"] = finetune(output_dir / "word-order-cls", model_dir=bert_dir, **settings["finetune"])
-    results["word_order_mean_no_positions"] = finetune(
+    results["word_order_cls"] = bert.finetune(output_dir / "word-order-cls", model_dir=bert_dir, **settings["finetune"])
+    results["word_order_mean_no_positions"] = bert.finetune(
         output_dir / "word-order-mean", model_dir=bert_dir, pooling="mean", position_embedding_type="none", **settings["finetune"]
     )
 
     print("== 3. Encoder-decoder: English number words -> Korean number words", flush=True)
-    results["translation"] = train_translation(output_dir / "translation", **settings["translate"])
+    results["translation"] = translate.train_translation(output_dir / "translation", **settings["translate"])
 
     print("== 4. ViT on handwritten digits", flush=True)
-    results["vit"] = train_vit(str(output_dir / "vit"), **settings["vit"])
+    results["vit"] = vit.train_vit(str(output_dir / "vit"), **settings["vit"])
 
     print("== 5. Reload from the saved folders, pipelines, plots", flush=True)
     folders = {
