@@ -241,7 +241,8 @@ class LectureBertModel(LectureBertPreTrainedModel):
         all_hidden_states, all_attentions = [hidden_states], []
         for layer in self.layers:
             hidden_states, weights = layer(hidden_states, mask, output_attentions=output_attentions, packed=packed)
-            all_hidden_states.append(hidden_states)
+            if output_hidden_states:  # else keep no reference: each layer's memory is reused
+                all_hidden_states.append(hidden_states)
             all_attentions.append(weights)  # (B, H, T, T)
         if packed is not None:
             hidden_states = packed.unpack(hidden_states)  # (B, T, D), zero vectors at the padding

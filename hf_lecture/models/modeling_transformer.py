@@ -119,12 +119,14 @@ class LectureTransformerEncoder(nn.Module):
 
         all_hidden_states, all_attentions = [], []
         for layer in self.layers:
-            all_hidden_states.append(hidden_states)
+            if output_hidden_states:  # else keep no reference: each layer's memory is reused
+                all_hidden_states.append(hidden_states)
             hidden_states, weights = layer(hidden_states, mask, output_attentions=output_attentions)
             all_attentions.append(weights)
         if self.layer_norm is not None:
             hidden_states = self.layer_norm(hidden_states)
-        all_hidden_states.append(hidden_states)
+        if output_hidden_states:
+            all_hidden_states.append(hidden_states)
         return BaseModelOutput(
             last_hidden_state=hidden_states,
             hidden_states=tuple(all_hidden_states) if output_hidden_states else None,
@@ -181,7 +183,8 @@ class LectureTransformerDecoder(nn.Module):
 
         all_hidden_states, all_self, all_cross = [], [], []
         for layer in self.layers:
-            all_hidden_states.append(hidden_states)
+            if output_hidden_states:  # else keep no reference: each layer's memory is reused
+                all_hidden_states.append(hidden_states)
             hidden_states, self_weights, cross_weights = layer(
                 hidden_states,
                 self_mask,
@@ -194,7 +197,8 @@ class LectureTransformerDecoder(nn.Module):
             all_cross.append(cross_weights)
         if self.layer_norm is not None:
             hidden_states = self.layer_norm(hidden_states)
-        all_hidden_states.append(hidden_states)
+        if output_hidden_states:
+            all_hidden_states.append(hidden_states)
         return BaseModelOutputWithPastAndCrossAttentions(
             last_hidden_state=hidden_states,
             past_key_values=past_key_values,

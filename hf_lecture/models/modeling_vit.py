@@ -236,7 +236,8 @@ class LectureViTModel(LectureViTPreTrainedModel):
         all_hidden_states, all_attentions = [hidden_states], []
         for layer in self.layers:
             hidden_states, weights = layer(hidden_states, None, output_attentions=output_attentions)
-            all_hidden_states.append(hidden_states)
+            if output_hidden_states:  # else keep no reference: each layer's memory is reused
+                all_hidden_states.append(hidden_states)
             all_attentions.append(weights)
         sequence_output = self.layernorm(hidden_states)  # (B, 1 + N, D)
         pooled_output = self.pooler(sequence_output) if self.pooler is not None else None
