@@ -36,7 +36,7 @@ SETTINGS = {
     "default": {
         # NSP only starts to learn after ~1,000 steps at this size (transformers' BERT alike): 30 epochs ~ 1,500 steps
         "pretrain": dict(epochs=30.0, learning_rate=1e-3, hidden_size=128, layers=2, heads=2, intermediate_size=512, max_length=64),
-        "finetune": dict(epochs=3.0, learning_rate=1e-4),
+        "finetune": dict(epochs=6.0, learning_rate=5e-4),
         "translate": dict(d_model=64, layers=2, heads=4, ffn_dim=256, epochs=15, learning_rate=2e-3),
         "vit": dict(),
     },
