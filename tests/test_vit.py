@@ -189,6 +189,49 @@ def test_classifier_reads_the_final_cls_vector():
     assert model.vit.pooler is None
 
 
+@pytest.mark.parametrize("attn_implementation", ["sdpa", "eager"])
+def test_classifier_last_layer_computes_cls_only_with_the_same_numbers(attn_implementation):
+    """The classifier reads [CLS] only, so the last layer runs its query, output projection, feed-forward
+    network and the final LayerNorm on one token per image; logits and every gradient stay the same."""
+    model = tiny_classifier(num_hidden_layers=3, attn_implementation=attn_implementation)
+    model.train()  # dropout is 0 in TINY: training mode changes nothing but the grad path
+    pixels, labels = images(batch=3), torch.tensor([0, 1, 2])
+
+    rows_seen = {}
+
+    def record(name):
+        def hook(module, args, output):
+            rows_seen[name] = args[0].shape[:-1]
+
+        return hook
+
+    last = model.vit.layers[-1]
+    hooks = [
+        last.mlp.fc1.register_forward_hook(record("fc1")),
+        last.self_attn.q_proj.register_forward_hook(record("q_proj")),
+        last.self_attn.k_proj.register_forward_hook(record("k_proj")),
+        model.vit.layernorm.register_forward_hook(record("layernorm")),
+    ]
+    out = model(pixels, labels=labels)
+    for hook in hooks:
+        hook.remove()
+    assert rows_seen == {"fc1": (3, 1), "q_proj": (3, 1), "k_proj": (3, 17), "layernorm": (3, 1)}
+    out.loss.backward()
+    fast = {name: p.grad.clone() for name, p in model.named_parameters()}
+
+    # The full path (every token through every layer) is what output_hidden_states takes.
+    model.zero_grad()
+    full = model(pixels, labels=labels, output_hidden_states=True)
+    assert full.hidden_states[-1].shape == (3, 17, 16)
+    torch.testing.assert_close(out.logits, full.logits, atol=1e-6, rtol=1e-6)
+    full.loss.backward()
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(fast[name], p.grad, atol=1e-6, rtol=1e-5, msg=name)
+    vit_full = model.vit(pixels).last_hidden_state  # the trunk on its own still returns every token
+    assert vit_full.shape == (3, 17, 16)
+    torch.testing.assert_close(model.classifier(vit_full[:, 0]), out.logits, atol=1e-6, rtol=1e-6)
+
+
 def test_losses_follow_problem_type():
     pixels = images(batch=4)
     model = tiny_classifier()

@@ -391,14 +391,26 @@ class EncoderLayer(GradientCheckpointingLayer):
         attention_mask: torch.Tensor | None = None,  # (B, 1, S, S) additive (see additive_mask)
         output_attentions: bool = False,
         packed: PackedTokens | None = None,  # fast path: the real tokens only (see PackedTokens)
+        cls_only: bool = False,  # the last layer of a [CLS] classifier: compute the first token's output only
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         # Sublayer 1: multi-head self-attention, then Add & Norm.
         residual = hidden_states
         if self.pre_norm:
             hidden_states = self.self_attn_layer_norm(hidden_states)
-        hidden_states, weights = self.self_attn(
-            hidden_states, attention_mask, output_attentions=output_attentions, packed=packed
-        )
+        if cls_only:
+            # Only [CLS] asks the question (one query), every token still answers (all keys and values);
+            # after attention each token is processed on its own, so the others need no more work.
+            # (B, 1, D) out: the same numbers as row 0 of the full layer.
+            if attention_mask is not None:
+                attention_mask = attention_mask[:, :, :1]  # (B, 1, 1, S)
+            residual = residual[:, :1]
+            hidden_states, weights = self.self_attn(
+                hidden_states[:, :1], attention_mask, key_value_states=hidden_states
+            )
+        else:
+            hidden_states, weights = self.self_attn(
+                hidden_states, attention_mask, output_attentions=output_attentions, packed=packed
+            )
         hidden_states = residual + nn.functional.dropout(hidden_states, p=self.dropout, training=self.training)
         if not self.pre_norm:
             hidden_states = self.self_attn_layer_norm(hidden_states)

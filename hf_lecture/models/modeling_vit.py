@@ -218,6 +218,7 @@ class LectureViTModel(LectureViTPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        cls_only: bool = False,  # True: only [CLS]'s final vector, last_hidden_state (B, 1, D): all a classifier reads
         **kwargs,
     ) -> BaseModelOutputWithPooling | tuple:
         output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
@@ -227,6 +228,9 @@ class LectureViTModel(LectureViTPreTrainedModel):
         return_dict = self.config.return_dict if return_dict is None else return_dict
         interpolate_pos_encoding = bool(interpolate_pos_encoding)
         check_pixel_values(pixel_values, self.config, interpolate_pos_encoding)
+        # The last layer can skip every token but [CLS] (1/6 of the work of a 6-layer model), unless the
+        # caller wants every token's states or attention maps.
+        cls_only = cls_only and not (output_attentions or output_hidden_states)
 
         # Images arrive as float32 from the processor; the model may run in bf16 / fp16.
         pixel_values = pixel_values.to(self.embeddings.patch_embeddings.projection.weight.dtype)
@@ -234,8 +238,11 @@ class LectureViTModel(LectureViTPreTrainedModel):
 
         # Every token attends to every other token: no mask.
         all_hidden_states, all_attentions = [hidden_states], []
-        for layer in self.layers:
-            hidden_states, weights = layer(hidden_states, None, output_attentions=output_attentions)
+        last = len(self.layers) - 1
+        for index, layer in enumerate(self.layers):
+            hidden_states, weights = layer(
+                hidden_states, None, output_attentions=output_attentions, cls_only=cls_only and index == last
+            )
             if output_hidden_states:  # else keep no reference: each layer's memory is reused
                 all_hidden_states.append(hidden_states)
             all_attentions.append(weights)
@@ -285,6 +292,7 @@ class LectureViTForImageClassification(LectureViTPreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             return_dict=True,
+            cls_only=True,  # the head reads [CLS] only, so the last layer computes nothing else
         )
         logits = self.classifier(outputs.last_hidden_state[:, 0])  # (B, num_labels) from the [CLS] token
 
