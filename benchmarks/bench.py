@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -62,14 +62,21 @@ def matmul_rates(size: int = 1024, repeats: int = 10) -> dict[str, float]:
 class Timing:
     theirs: list[float]
     ours: list[float]
+    floor: list[float] = field(default_factory=list)  # the GEMMs alone, when the workload gives them
 
     @property
     def ratios(self) -> list[float]:
         return [o / t for o, t in zip(self.ours, self.theirs)]
 
+    @property
+    def floor_ratios(self) -> list[float]:
+        return [f / t for f, t in zip(self.floor, self.theirs)]
 
-def time_side_by_side(theirs: Callable, ours: Callable, pairs: int, warmup: int, autocast) -> Timing:
-    """Alternate the two steps so that machine noise hits both alike."""
+
+def time_side_by_side(
+    theirs: Callable, ours: Callable, pairs: int, warmup: int, autocast, floor: Callable | None = None
+) -> Timing:
+    """Alternate the steps so that machine noise hits them alike (the floor, if any, runs with each pair)."""
     timing = Timing([], [])
     with autocast():
         for _ in range(warmup):
@@ -77,6 +84,8 @@ def time_side_by_side(theirs: Callable, ours: Callable, pairs: int, warmup: int,
             ours()
         for i in range(pairs):
             order = [(theirs, timing.theirs), (ours, timing.ours)]
+            if floor is not None:
+                order.insert(1, (floor, timing.floor))
             if i % 2:
                 order.reverse()  # neither always goes first
             for step, times in order:
@@ -149,7 +158,10 @@ def run(args) -> list[dict]:
         built: Workload = WORKLOADS[name](args.quick)
         error = built.check()  # outputs agree before anything is timed
         pairs = 3 if args.quick else max(7, built.pairs)
-        timing = time_side_by_side(built.theirs_step, built.ours_step, pairs, 1 if args.quick else 2, autocast_context(args.bf16))
+        timing = time_side_by_side(
+            built.theirs_step, built.ours_step, pairs, 1 if args.quick else 2, autocast_context(args.bf16),
+            floor=built.floor_step,
+        )  # fmt: skip
         ratios = timing.ratios
         ours_median = statistics.median(timing.ours)
         row = {
@@ -165,6 +177,8 @@ def run(args) -> list[dict]:
             "mfu_theirs": built.flops / statistics.median(timing.theirs) / (rate * 1e9) if built.flops else float("nan"),
             "mfu_ours_vs_onednn": built.flops / ours_median / (rates["onednn_fp32"] * 1e9) if built.flops else float("nan"),
         }
+        if timing.floor:  # no implementation of the same maths goes under this ratio
+            row["floor_ratio"] = statistics.median(timing.floor_ratios)
         if not args.no_memory:
             row["theirs_mb"] = peak_memory_mb(name, "theirs", args.bf16, args.quick)
             row["ours_mb"] = peak_memory_mb(name, "ours", args.bf16, args.quick)
@@ -186,14 +200,19 @@ def print_markdown(rows: list[dict], rates: dict[str, float], args) -> None:
     mode = "bf16 autocast" if args.bf16 else "fp32"
     print(f"\n{mode}, {torch.get_num_threads()} threads; matmul GFLOP/s: "
           + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()))
-    print("| workload | transformers | ours | ratio (min..max) | target | MFU theirs / ours | peak MB ours / theirs | met |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| workload | transformers | ours | ratio (min..max) | target | GEMM floor | MFU theirs / ours "
+        "| peak MB ours / theirs | met |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         memory = f"{row['ours_mb']:.0f} / {row['theirs_mb']:.0f}" if "ours_mb" in row else "-"
+        floor = f"{row['floor_ratio']:.2f}" if "floor_ratio" in row else "-"
         print(
             f"| {row['workload']} | {row['theirs_s'] * 1e3:.0f} ms | {row['ours_s'] * 1e3:.0f} ms | "
             f"{row['ratio']:.2f} ({row['ratio_min']:.2f}..{row['ratio_max']:.2f}) | <= {row['target']:.2f} | "
-            f"{row['mfu_theirs'] * 100:.0f}% / {row['mfu_ours'] * 100:.0f}% | {memory} | {'yes' if row['met'] else 'no'} |"
+            f"{floor} | {row['mfu_theirs'] * 100:.0f}% / {row['mfu_ours'] * 100:.0f}% | {memory} | "
+            f"{'yes' if row['met'] else 'no'} |"
         )
 
 
@@ -204,7 +223,8 @@ def print_row(row: dict) -> None:
     print(
         f"{row['workload']:<28} theirs {row['theirs_s'] * 1e3:8.1f} ms | ours {row['ours_s'] * 1e3:8.1f} ms | "
         f"ratio {row['ratio']:.2f} ({row['ratio_min']:.2f}..{row['ratio_max']:.2f}) target <= {row['target']:.2f} "
-        f"{'met' if row['met'] else 'MISSED'} | MFU {row['mfu_ours'] * 100:.0f}%{memory} | diff {row['max_abs_diff']:.1e}",
+        f"{'met' if row['met'] else 'MISSED'} | MFU {row['mfu_ours'] * 100:.0f}%{memory} | diff {row['max_abs_diff']:.1e}"
+        + (f" | GEMM floor {row['floor_ratio']:.2f}" if "floor_ratio" in row else ""),
         flush=True,
     )
 

@@ -65,6 +65,24 @@ def test_alternating_timing_gives_pairs():
     assert calls[:2] == ["t", "o"] and calls[2:6] == ["t", "o", "o", "t"]  # the order alternates
 
 
+def test_gemm_floor_is_timed_with_each_pair_and_reported(monkeypatch):
+    calls = []
+    timing = bench.time_side_by_side(
+        lambda: calls.append("t"), lambda: calls.append("o"), 2, 0, bench.nullcontext, floor=lambda: calls.append("f")
+    )
+    assert calls == ["t", "f", "o", "o", "f", "t"] and len(timing.floor_ratios) == 2
+
+    def with_floor(quick):
+        built = tiny_workload(quick)
+        built.floor_step = workloads.gemm_floor(torch.nn.Sequential(torch.nn.Linear(8, 8)), 4, (1, 2, 3, 4))
+        return built
+
+    monkeypatch.setattr(bench, "WORKLOADS", {"tiny": with_floor})
+    monkeypatch.setattr(bench, "matmul_rates", lambda: {"fp32": 100.0, "bf16": 200.0, "onednn_fp32": 150.0})
+    (row,) = bench.run(argparse.Namespace(quick=True, bf16=False, workloads=["tiny"], no_memory=True))
+    assert row["floor_ratio"] > 0
+
+
 @pytest.mark.slow
 def test_command_line_quick_run_writes_json(tmp_path):
     out = tmp_path / "rows.json"

@@ -11,7 +11,7 @@ from hf_lecture import (
     LectureTransformerForConditionalGeneration,
     LectureTransformerModel,
 )
-from hf_lecture.models.layers import causal_mask, padding_mask, sinusoidal_table
+from hf_lecture.models.layers import FeedForward, causal_mask, padding_mask, sinusoidal_table
 
 from .remote_code import run_without_hf_lecture
 
@@ -100,6 +100,27 @@ def test_sinusoidal_table_is_the_papers_formula():
     halves = sinusoidal_table(50, 8, layout="halves")
     assert torch.equal(halves[:, :4], table[:, 0::2]) and torch.equal(halves[:, 4:], table[:, 1::2])
     assert table.dtype == torch.float32
+
+
+@pytest.mark.parametrize("activation", ["gelu", "relu", "silu"])
+def test_feed_forward_overwrites_its_hidden_buffer_only_in_inference(activation):
+    """Without autograd the activation runs in place on x W_1 + b_1 (no fresh (B, T, F) buffer); with
+    autograd it must not (the backward pass reads the pre-activation values). The numbers are the same."""
+    ffn = FeedForward(d_model=8, d_ff=32, activation=activation, activation_dropout=0.0)
+    x = torch.randn(2, 5, 8)
+    buffers = {}
+    ffn.fc1.register_forward_hook(lambda module, args, output: buffers.update(fc1=output.data_ptr()) and None)
+    ffn.fc2.register_forward_pre_hook(lambda module, args: buffers.update(fc2=args[0].data_ptr()) and None)
+    expected = ffn.fc2(ffn.activation(ffn.fc1(x)))
+    with torch.no_grad():
+        out = ffn(x)
+    assert (buffers["fc1"] == buffers["fc2"]) == (activation != "silu")  # silu: no in-place twin listed
+    torch.testing.assert_close(out, expected)
+    out = ffn(x)
+    assert buffers["fc1"] != buffers["fc2"]
+    torch.testing.assert_close(out, expected)
+    out.sum().backward()
+    assert ffn.fc1.weight.grad is not None
 
 
 def test_masks():
