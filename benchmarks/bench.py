@@ -79,15 +79,27 @@ class Timing:
 
 
 def time_side_by_side(
-    theirs: Callable, ours: Callable, pairs: int, warmup: int, autocast, floor: Callable | None = None
+    theirs: Callable,
+    ours: Callable,
+    pairs: int,
+    warmup: int,
+    autocast,
+    floor: Callable | None = None,
+    seconds: float = 0.0,
+    max_pairs: int = 61,
 ) -> Timing:
-    """Alternate the steps so that machine noise hits them alike (the floor, if any, runs with each pair)."""
+    """Alternate the steps so that machine noise hits them alike (the floor, if any, runs with each pair).
+
+    At least ``pairs`` pairs, and more until ``seconds`` of timing have passed (at most ``max_pairs``):
+    on a shared virtual machine single steps vary by 2x, and only many pairs give a steady median."""
     timing = Timing([], [])
     with autocast():
         for _ in range(warmup):
             theirs()
             ours()
-        for i in range(pairs):
+        start_all = time.perf_counter()
+        i = 0
+        while i < pairs or (time.perf_counter() - start_all < seconds and i < max_pairs):
             order = [(theirs, timing.theirs), (ours, timing.ours)]
             if floor is not None:
                 order.insert(1, (floor, timing.floor))
@@ -97,6 +109,7 @@ def time_side_by_side(
                 start = time.perf_counter()
                 step()
                 times.append(time.perf_counter() - start)
+            i += 1
     return timing
 
 
@@ -165,7 +178,7 @@ def run(args) -> list[dict]:
         pairs = 3 if args.quick else max(7, built.pairs)
         timing = time_side_by_side(
             built.theirs_step, built.ours_step, pairs, 1 if args.quick else 2, autocast_context(args.bf16),
-            floor=built.floor_step,
+            floor=built.floor_step, seconds=0.0 if args.quick else args.seconds,
         )  # fmt: skip
         ratios = timing.ratios
         ours_median = statistics.median(timing.ours)
@@ -239,6 +252,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer pairs and smaller inputs (under 2 minutes)")
     parser.add_argument("--bf16", action="store_true", help="run both under torch.autocast('cpu', bfloat16)")
     parser.add_argument("--workloads", nargs="*", choices=list(WORKLOADS), help="a subset of workloads")
+    parser.add_argument(
+        "--seconds", type=float, default=30.0,
+        help="time each workload for at least this long (at least 7 pairs; default 30 s): more pairs, steadier medians",
+    )  # fmt: skip
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument(

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -63,6 +64,15 @@ def test_alternating_timing_gives_pairs():
     timing = bench.time_side_by_side(lambda: calls.append("t"), lambda: calls.append("o"), 4, 1, bench.nullcontext)
     assert len(timing.theirs) == len(timing.ours) == len(timing.ratios) == 4
     assert calls[:2] == ["t", "o"] and calls[2:6] == ["t", "o", "o", "t"]  # the order alternates
+
+
+def test_timing_runs_more_pairs_until_the_time_budget_is_spent():
+    def step():
+        time.sleep(0.002)
+
+    timing = bench.time_side_by_side(step, step, 3, 0, bench.nullcontext, seconds=0.1, max_pairs=50)
+    assert 10 < len(timing.ratios) <= 50  # ~25 pairs of 4 ms fit in 0.1 s
+    assert len(bench.time_side_by_side(step, step, 3, 0, bench.nullcontext).ratios) == 3
 
 
 def test_gemm_floor_is_timed_with_each_pair_and_reported(monkeypatch):
