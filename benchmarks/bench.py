@@ -164,6 +164,48 @@ def autocast_context(bf16: bool):
 # ------------------------------------------------------------------------------------------ main
 
 
+def measure(name: str, args) -> dict:
+    """Build one workload, check that the two outputs agree, and time the two steps side by side."""
+    torch.manual_seed(0)
+    built: Workload = WORKLOADS[name](args.quick)
+    error = built.check()  # outputs agree before anything is timed
+    pairs = 3 if args.quick else max(7, built.pairs)
+    timing = time_side_by_side(
+        built.theirs_step, built.ours_step, pairs, 1 if args.quick else 2, autocast_context(args.bf16),
+        floor=built.floor_step, seconds=0.0 if args.quick else args.seconds,
+    )  # fmt: skip
+    ratios = timing.ratios
+    row = {
+        "workload": name,
+        "theirs_s": statistics.median(timing.theirs),
+        "ours_s": statistics.median(timing.ours),
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "pairs": len(ratios),
+        "target": built.target,
+        "max_abs_diff": error,
+        "flops": built.flops,
+    }
+    if timing.floor:  # no implementation of the same maths goes under this ratio
+        row["floor_ratio"] = statistics.median(timing.floor_ratios)
+    if "memory_target" in built.notes:
+        row["memory_target"] = built.notes["memory_target"]
+    return row
+
+
+def measure_in_own_process(name: str, args) -> dict:
+    """``measure`` in a fresh process: how fast a step is depends on the process's history (what the
+    allocator kept from earlier workloads decides how many page faults a step takes), so each workload
+    starts from the same state, as in a user's process that runs one model."""
+    command = [sys.executable, __file__, "--measure", name, "--threads", str(torch.get_num_threads())]
+    command += ["--seconds", str(args.seconds)] + (["--bf16"] if args.bf16 else []) + (["--quick"] if args.quick else [])
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise RuntimeError(f"workload {name} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def run(args) -> list[dict]:
     rates = matmul_rates()
     print("matmul GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()))
@@ -172,43 +214,22 @@ def run(args) -> list[dict]:
     # compiling takes a minute on two cores: --quick leaves the compiled rows out unless they are named
     names = args.workloads or [name for name in WORKLOADS if not (args.quick and name.endswith("_compiled"))]
     for name in names:
-        torch.manual_seed(0)
-        built: Workload = WORKLOADS[name](args.quick)
-        error = built.check()  # outputs agree before anything is timed
-        pairs = 3 if args.quick else max(7, built.pairs)
-        timing = time_side_by_side(
-            built.theirs_step, built.ours_step, pairs, 1 if args.quick else 2, autocast_context(args.bf16),
-            floor=built.floor_step, seconds=0.0 if args.quick else args.seconds,
-        )  # fmt: skip
-        ratios = timing.ratios
-        ours_median = statistics.median(timing.ours)
-        row = {
-            "workload": name,
-            "theirs_s": statistics.median(timing.theirs),
-            "ours_s": ours_median,
-            "ratio": statistics.median(ratios),
-            "ratio_min": min(ratios),
-            "ratio_max": max(ratios),
-            "target": built.target,
-            "max_abs_diff": error,
-            "mfu_ours": built.flops / ours_median / (rate * 1e9) if built.flops else float("nan"),
-            "mfu_theirs": built.flops / statistics.median(timing.theirs) / (rate * 1e9) if built.flops else float("nan"),
-            "mfu_ours_vs_onednn": built.flops / ours_median / (rates["onednn_fp32"] * 1e9) if built.flops else float("nan"),
-        }
-        if timing.floor:  # no implementation of the same maths goes under this ratio
-            row["floor_ratio"] = statistics.median(timing.floor_ratios)
+        row = measure_in_own_process(name, args) if getattr(args, "isolate", False) else measure(name, args)
+        gc.collect()
+        flops = row.pop("flops")
+        nan = float("nan")
+        row["mfu_ours"] = flops / row["ours_s"] / (rate * 1e9) if flops else nan
+        row["mfu_theirs"] = flops / row["theirs_s"] / (rate * 1e9) if flops else nan
+        row["mfu_ours_vs_onednn"] = flops / row["ours_s"] / (rates["onednn_fp32"] * 1e9) if flops else nan
         if not args.no_memory:
             row["theirs_mb"] = peak_memory_mb(name, "theirs", args.bf16, args.quick)
             row["ours_mb"] = peak_memory_mb(name, "ours", args.bf16, args.quick)
-            row["memory_ratio"] = row["ours_mb"] / row["theirs_mb"] if row["theirs_mb"] > 0 else float("nan")
-        row["met"] = row["ratio"] <= built.target + 0.02
-        if "memory_target" in built.notes and "memory_ratio" in row:
-            row["memory_target"] = built.notes["memory_target"]
+            row["memory_ratio"] = row["ours_mb"] / row["theirs_mb"] if row["theirs_mb"] > 0 else nan
+        row["met"] = row["ratio"] <= row["target"] + 0.02
+        if "memory_target" in row and "memory_ratio" in row:
             row["met"] = row["met"] and row["memory_ratio"] <= row["memory_target"] + 0.02
         rows.append(row)
         print_row(row)
-        del built
-        gc.collect()
     print_markdown(rows, rates, args)
     return rows
 
@@ -262,11 +283,19 @@ def main(argv: list[str] | None = None) -> None:
         "--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: every core); "
         "on a machine shared with other jobs, 1 thread gives steadier ratios"
     )
+    parser.add_argument(
+        "--in-process", dest="isolate", action="store_false",
+        help="time every workload in this process (default: each in a fresh one, the same start for each)",
+    )  # fmt: skip
     parser.add_argument("--memory-probe", nargs=2, metavar=("WORKLOAD", "IMPL"), help=argparse.SUPPRESS)
+    parser.add_argument("--measure", metavar="WORKLOAD", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.memory_probe:
         memory_probe(*args.memory_probe, bf16=args.bf16, quick=args.quick)
+        return
+    if args.measure:
+        print(json.dumps(measure(args.measure, args)))
         return
     rows = run(args)
     if args.json:
