@@ -274,8 +274,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bf16", action="store_true", help="run both under torch.autocast('cpu', bfloat16)")
     parser.add_argument("--workloads", nargs="*", choices=list(WORKLOADS), help="a subset of workloads")
     parser.add_argument(
-        "--seconds", type=float, default=30.0,
-        help="time each workload for at least this long (at least 7 pairs; default 30 s): more pairs, steadier medians",
+        "--seconds", type=float, default=20.0,
+        help="time each workload for at least this long (at least 7 pairs; default 20 s): more pairs, steadier medians",
     )  # fmt: skip
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--json", help="also write the rows to this JSON file")
