@@ -276,6 +276,8 @@ class FeedForward(nn.Module):
     """Position-wise feed-forward network: FFN(x) = act(x W_1 + b_1) W_2 + b_2 (paper, 3.3).
 
     The same two linear maps at every position, d_model -> d_ff -> d_model.
+    Without autograd (inference), the activation overwrites fc1's output (as torchvision's
+    ``ReLU(inplace=True)`` does): a forward hook on ``fc1`` that keeps its output should keep a clone.
     """
 
     def __init__(self, d_model: int, d_ff: int, activation: str, activation_dropout: float):
