@@ -199,7 +199,8 @@ def measure_in_own_process(name: str, args) -> dict:
     allocator kept from earlier workloads decides how many page faults a step takes), so each workload
     starts from the same state, as in a user's process that runs one model."""
     command = [sys.executable, __file__, "--measure", name, "--threads", str(torch.get_num_threads())]
-    command += ["--seconds", str(args.seconds)] + (["--bf16"] if args.bf16 else []) + (["--quick"] if args.quick else [])
+    command += ["--seconds", str(args.seconds)]
+    command += (["--bf16"] if args.bf16 else []) + (["--quick"] if args.quick else [])
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         raise RuntimeError(f"workload {name} failed:\n{result.stderr[-3000:]}")

@@ -279,7 +279,8 @@ def vit_inference(quick: bool) -> Workload:
         return assert_close(run(theirs), run(ours), 1e-4)
 
     config = theirs.config
-    attention = (config.num_hidden_layers, 64 * config.num_attention_heads, 65, config.hidden_size // config.num_attention_heads)
+    head_dim = config.hidden_size // config.num_attention_heads
+    attention = (config.num_hidden_layers, 64 * config.num_attention_heads, 65, head_dim)
     floor = gemm_floor(theirs.vit.layers, 64 * 65, attention)
     return Workload(lambda: run(theirs), lambda: run(ours), check, _vit_flops(theirs, 64), 0.95, floor_step=floor)
 

@@ -11,7 +11,15 @@ from hf_lecture import (
     LectureTransformerForConditionalGeneration,
     LectureTransformerModel,
 )
-from hf_lecture.models.layers import FeedForward, causal_mask, padding_mask, sinusoidal_table
+from hf_lecture.models.layers import (
+    EncoderLayer,
+    FeedForward,
+    LayerSpec,
+    additive_mask,
+    causal_mask,
+    padding_mask,
+    sinusoidal_table,
+)
 
 from .remote_code import run_without_hf_lecture
 
@@ -121,6 +129,25 @@ def test_feed_forward_overwrites_its_hidden_buffer_only_in_inference(activation)
     torch.testing.assert_close(out, expected)
     out.sum().backward()
     assert ffn.fc1.weight.grad is not None
+
+
+@pytest.mark.parametrize("pre_norm", [False, True])
+def test_encoder_layer_cls_only_is_row_zero_of_the_full_layer(pre_norm):
+    """cls_only: one query ([CLS]) over every key, under a padding mask, post-LN (BERT) and pre-LN (ViT)."""
+    spec = LayerSpec(
+        d_model=16, num_heads=2, d_ff=32, activation="gelu", dropout=0.0, attention_dropout=0.0,
+        activation_dropout=0.0, pre_norm=pre_norm, layer_norm_eps=1e-5,
+    )  # fmt: skip
+    layer = EncoderLayer(tiny_config(), spec).eval()
+    x = torch.randn(2, 6, 16)
+    attention_mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
+    mask = additive_mask(padding_mask(attention_mask, 6), x)  # (B, 1, 6, 6)
+    full, _ = layer(x, mask)
+    first, _ = layer(x, mask, cls_only=True)
+    assert first.shape == (2, 1, 16)
+    torch.testing.assert_close(first, full[:, :1], atol=1e-6, rtol=1e-6)
+    unmasked, _ = layer(x, None, cls_only=True)
+    assert not torch.allclose(unmasked[1], first[1])  # the mask reached the [CLS] query
 
 
 def test_masks():
