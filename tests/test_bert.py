@@ -362,6 +362,39 @@ def test_sequence_classification_problem_types():
     torch.testing.assert_close(out.loss, F.cross_entropy(out.logits.reshape(-1, 4), labels.reshape(-1)))
 
 
+@pytest.mark.parametrize("training", [False, True])
+def test_cls_classifier_last_layer_computes_cls_only_with_the_same_numbers(training):
+    """pooling="cls" reads the pooled [CLS] only, so in evaluation (and in training without padding, where
+    the packed path does not apply) the last layer runs its query, feed-forward network and LayerNorms on
+    one token per row; logits and gradients equal the full path's (output_hidden_states takes it)."""
+    input_ids, attention_mask, token_type_ids = padded_batch()
+    if training:
+        attention_mask = torch.ones_like(attention_mask)  # no padding: the padded (not packed) path
+    model = LectureBertForSequenceClassification(tiny_config(num_labels=3, num_hidden_layers=3))
+    model.train(training)
+    rows_seen = []
+
+    def record(module, args, output):
+        rows_seen.append(tuple(args[0].shape[:-1]))
+
+    hook = model.bert.layers[-1].mlp.fc1.register_forward_hook(record)
+    labels = torch.tensor([0, 2, 1])
+    fast = model(input_ids, attention_mask, token_type_ids, labels=labels)
+    hook.remove()
+    assert rows_seen == [(3, 1)]
+    fast.loss.backward()
+    fast_grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    full = model(input_ids, attention_mask, token_type_ids, labels=labels, output_hidden_states=True)
+    assert full.hidden_states[-1].shape == (3, 9, 16)
+    torch.testing.assert_close(fast.logits, full.logits, atol=1e-6, rtol=1e-6)
+    full.loss.backward()
+    for name, p in model.named_parameters():
+        if p.grad is not None:
+            torch.testing.assert_close(fast_grads[name], p.grad, atol=1e-6, rtol=1e-5, msg=name)
+    assert model.bert(input_ids, attention_mask).last_hidden_state.shape == (3, 9, 16)  # the trunk alone: all
+
+
 def test_gradient_checkpointing_gives_the_same_gradients():
     model = LectureBertForPreTraining(tiny_config())
     input_ids, attention_mask, token_type_ids = padded_batch()

@@ -215,6 +215,7 @@ class LectureBertModel(LectureBertPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        cls_only: bool = False,  # True: only [CLS]'s final vector, last_hidden_state (B, 1, D): all the pooler reads
         **kwargs,
     ) -> BaseModelOutputWithPooling | tuple:
         output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
@@ -238,9 +239,15 @@ class LectureBertModel(LectureBertPreTrainedModel):
             packed = PackedTokens.from_attention_mask(attention_mask)
             hidden_states = packed.pack(hidden_states)  # (N, D)
 
+        # The last layer can skip every token but [CLS] when that is all the caller reads (see EncoderLayer).
+        cls_only = cls_only and packed is None and not (output_attentions or output_hidden_states)
+        last = len(self.layers) - 1
         all_hidden_states, all_attentions = [hidden_states], []
-        for layer in self.layers:
-            hidden_states, weights = layer(hidden_states, mask, output_attentions=output_attentions, packed=packed)
+        for index, layer in enumerate(self.layers):
+            hidden_states, weights = layer(
+                hidden_states, mask, output_attentions=output_attentions, packed=packed,
+                cls_only=cls_only and index == last,
+            )  # fmt: skip
             if output_hidden_states:  # else keep no reference: each layer's memory is reused
                 all_hidden_states.append(hidden_states)
             all_attentions.append(weights)  # (B, H, T, T)
@@ -248,7 +255,7 @@ class LectureBertModel(LectureBertPreTrainedModel):
             hidden_states = packed.unpack(hidden_states)  # (B, T, D), zero vectors at the padding
 
         outputs = BaseModelOutputWithPooling(
-            last_hidden_state=hidden_states,  # (B, T, D)
+            last_hidden_state=hidden_states,  # (B, T, D); (B, 1, D) with cls_only
             pooler_output=self.pooler(hidden_states) if self.pooler is not None else None,  # (B, D)
             hidden_states=tuple(all_hidden_states) if output_hidden_states else None,  # L + 1 of (B, T, D)
             attentions=tuple(all_attentions) if output_attentions else None,  # L of (B, H, T, T)
@@ -547,8 +554,9 @@ class LectureBertForSequenceClassification(LectureBertPreTrainedModel):
         that is not -100: one per row, or num_labels per row for multi-label), else the same count here."""
         return_dict = self.config.return_dict if return_dict is None else return_dict
         outputs = self.bert(
-            input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states, return_dict=True
-        )
+            input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states, return_dict=True,
+            cls_only=self.config.pooling == "cls",  # the pooler reads [CLS] only: the last layer computes nothing else
+        )  # fmt: skip
         if self.config.pooling == "cls":
             pooled = outputs.pooler_output  # (B, D)
         else:
