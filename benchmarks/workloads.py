@@ -35,20 +35,20 @@ def matmul_flops(model: torch.nn.Module, tokens: int) -> float:
     return 2.0 * weights * tokens
 
 
-def gemm_floor(model: torch.nn.Module, tokens: int, attention: tuple[int, int, int, int]) -> Callable[[], None]:
-    """A step that runs only the matmuls of a forward pass, on torch's default path: x @ W^T for every
-    Linear of ``model`` (no bias, activation, LayerNorm or softmax), and Q K^T and P V of every layer
-    (``attention`` = (layers, batch x heads, length, head dim)). Its time is a floor for any implementation
+def gemm_floor(model: torch.nn.Module, config, batch: int, length: int) -> Callable[[], None]:
+    """A step that runs only the matmuls of a forward pass over ``batch`` sequences of ``length`` tokens,
+    on torch's default path: x @ W^T for every Linear of ``model`` (no bias, activation, LayerNorm or
+    softmax), and Q K^T and P V of each of the config's layers. Its time is a floor for any implementation
     of the same maths; only doing less work (masked positions, padding, [CLS]-only layers) goes under it."""
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    inputs = {m.in_features: torch.randn(tokens, m.in_features) for m in linears}
-    layers, batch_heads, length, head_dim = attention
-    query = torch.randn(batch_heads, length, head_dim)
+    inputs = {m.in_features: torch.randn(batch * length, m.in_features) for m in linears}
+    heads = config.num_attention_heads
+    query = torch.randn(batch * heads, length, config.hidden_size // heads)  # (B * H, T, Dh)
 
     def step() -> None:
         for m in linears:
             inputs[m.in_features] @ m.weight.t()
-        for _ in range(layers):
+        for _ in range(config.num_hidden_layers):
             torch.bmm(torch.bmm(query, query.transpose(1, 2)), query)
 
     return step
@@ -226,12 +226,9 @@ def bert_base_inference(quick: bool, compiled: bool = False) -> Workload:
         return assert_close(run(theirs), run(ours_forward), 1e-4)
 
     flops = matmul_flops(theirs.encoder, 8 * length) + matmul_flops(theirs.pooler, 8)  # the pooler: one row each
-    config = theirs.config
-    head_dim = config.hidden_size // config.num_attention_heads
-    attention = (config.num_hidden_layers, 8 * config.num_attention_heads, length, head_dim)
     return Workload(
         lambda: run(theirs), lambda: run(ours_forward), check, flops, target=0.6 if compiled else 1.0,
-        floor_step=gemm_floor(theirs.encoder, 8 * length, attention),
+        floor_step=gemm_floor(theirs.encoder, theirs.config, 8, length),
     )  # fmt: skip
 
 
@@ -278,10 +275,7 @@ def vit_inference(quick: bool) -> Workload:
     def check() -> float:
         return assert_close(run(theirs), run(ours), 1e-4)
 
-    config = theirs.config
-    head_dim = config.hidden_size // config.num_attention_heads
-    attention = (config.num_hidden_layers, 64 * config.num_attention_heads, 65, head_dim)
-    floor = gemm_floor(theirs.vit.layers, 64 * 65, attention)
+    floor = gemm_floor(theirs.vit.layers, theirs.config, 64, 65)  # 64 images of 64 patches + [CLS]
     return Workload(lambda: run(theirs), lambda: run(ours), check, _vit_flops(theirs, 64), 0.95, floor_step=floor)
 
 

@@ -84,7 +84,8 @@ def test_gemm_floor_is_timed_with_each_pair_and_reported(monkeypatch):
 
     def with_floor(quick):
         built = tiny_workload(quick)
-        built.floor_step = workloads.gemm_floor(torch.nn.Sequential(torch.nn.Linear(8, 8)), 4, (1, 2, 3, 4))
+        sizes = argparse.Namespace(num_attention_heads=2, hidden_size=8, num_hidden_layers=1)
+        built.floor_step = workloads.gemm_floor(torch.nn.Sequential(torch.nn.Linear(8, 8)), sizes, 2, 3)
         return built
 
     monkeypatch.setattr(bench, "WORKLOADS", {"tiny": with_floor})
