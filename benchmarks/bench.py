@@ -215,14 +215,16 @@ def run(args) -> list[dict]:
     # compiling takes a minute on two cores: --quick leaves the compiled rows out unless they are named
     names = args.workloads or [name for name in WORKLOADS if not (args.quick and name.endswith("_compiled"))]
     for name in names:
-        row = measure_in_own_process(name, args) if getattr(args, "isolate", False) else measure(name, args)
+        # --quick stays in this process: six fresh interpreters would cost a minute of its two
+        isolate = getattr(args, "isolate", False) and not args.quick
+        row = measure_in_own_process(name, args) if isolate else measure(name, args)
         gc.collect()
         flops = row.pop("flops")
         nan = float("nan")
         row["mfu_ours"] = flops / row["ours_s"] / (rate * 1e9) if flops else nan
         row["mfu_theirs"] = flops / row["theirs_s"] / (rate * 1e9) if flops else nan
         row["mfu_ours_vs_onednn"] = flops / row["ours_s"] / (rates["onednn_fp32"] * 1e9) if flops else nan
-        if not args.no_memory:
+        if not (args.no_memory or args.quick):  # a fresh process per probe: a minute that --quick leaves out
             row["theirs_mb"] = peak_memory_mb(name, "theirs", args.bf16, args.quick)
             row["ours_mb"] = peak_memory_mb(name, "ours", args.bf16, args.quick)
             row["memory_ratio"] = row["ours_mb"] / row["theirs_mb"] if row["theirs_mb"] > 0 else nan
@@ -271,7 +273,9 @@ def print_row(row: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer pairs and smaller inputs (under 2 minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="3 pairs, smaller inputs, no compiled rows or memory probes (under 2 minutes)"
+    )
     parser.add_argument("--bf16", action="store_true", help="run both under torch.autocast('cpu', bfloat16)")
     parser.add_argument("--workloads", nargs="*", choices=list(WORKLOADS), help="a subset of workloads")
     parser.add_argument(
@@ -286,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--in-process", dest="isolate", action="store_false",
-        help="time every workload in this process (default: each in a fresh one, the same start for each)",
+        help="time every workload in this process (default, except with --quick: each in a fresh one)",
     )  # fmt: skip
     parser.add_argument("--memory-probe", nargs=2, metavar=("WORKLOAD", "IMPL"), help=argparse.SUPPRESS)
     parser.add_argument("--measure", metavar="WORKLOAD", help=argparse.SUPPRESS)
